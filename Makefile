@@ -1,0 +1,81 @@
+# Socialkøb: `make run` to try it, `make test` to check it. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+CATALOGS := workflow/translations
+DKFDS := static/vendor/dkfds
+
+.PHONY: run test install install-dev assets translations extract-messages migrate seed lint browser bench clean
+
+run: install assets translations migrate
+	@APP_ENV=development $(FLASK) seed-demo --first-time
+	@echo
+	@echo "Socialkøb is starting on http://$(HOST):$(PORT)"
+	@echo "Demo logins (password: demo-password): caseworker, procurement, economy, manager, admin"
+	@echo
+	APP_ENV=development $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# The design system (and axe-core for the tests) come from npm into git-ignored folders.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DKFDS)/.installed: node_modules/.installed
+	rm -rf $(DKFDS)
+	mkdir -p $(DKFDS)
+	cp -r node_modules/dkfds/dist/css node_modules/dkfds/dist/js node_modules/dkfds/dist/fonts node_modules/dkfds/dist/img $(DKFDS)/
+	touch $@
+
+assets: $(DKFDS)/.installed
+
+translations: install
+	$(BIN)/pybabel compile -q -d $(CATALOGS)
+
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -q -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+# Debian's Chromium for the browser tests; installed when missing and we may (root).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils) >/dev/null \
+	      || echo "Could not install chromium"; \
+	  else echo "chromium is missing and we are not root: browser tests will be skipped (failed in CI)"; fi; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: install-dev assets translations browser lint
+	$(BIN)/python -m pytest --db sqlite
+	$(BIN)/python -m pytest --db postgresql
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""Socialkøb: buying specialised social services, one shared purchase case at a time."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from workflow import errors, i18n, navigation, security
+from workflow.config import Config
+from workflow.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = Config().as_dict()
+    settings.update(config or {})
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(settings)
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+    _register_user_loader()
+    _register_blueprints(app)
+
+    from workflow import cli
+    cli.init_app(app)
+    return app
+
+
+def _register_user_loader() -> None:
+    from workflow.models import User
+    from workflow.services import signin
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            uid = int(user_id)
+        except ValueError:
+            return None
+        live, reason = signin.live_session(session.get("sid"), uid)
+        if live is None:
+            security.note_expired_session(reason)
+            return None
+        user = db.session.get(User, uid)
+        return user if user is not None and user.active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from workflow.admin.views import bp as admin_bp
+    from workflow.auth.views import bp as auth_bp
+    from workflow.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Foreign keys on, WAL for concurrent readers, and wait for locks rather than fail."""
+    module = type(dbapi_connection).__module__
+    if "sqlite" not in module:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,107 @@
+"""Form fields shared by every area: Danish money and dates."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, HiddenField, StringField
+from wtforms.validators import ValidationError
+
+_MONEY = re.compile(r"^-?\d{1,3}(\.\d{3})*(,\d{1,2})?$|^-?\d+(,\d{1,2})?$|^-?\d+(\.\d{1,2})?$")
+
+
+def parse_money(text: str) -> Decimal:
+    """'1.234,50', '1234,50', '1234.50' or '1 234,50 kr.' → Decimal('1234.50')."""
+    cleaned = text.strip().lower().removesuffix("kr.").removesuffix("kr").replace(" ", "").replace("\xa0", "")
+    if not _MONEY.match(cleaned):
+        raise ValueError(text)
+    if "," in cleaned or re.fullmatch(r"-?\d{1,3}(\.\d{3})+", cleaned):
+        # Danish: dots group thousands, the comma marks øre ("500.000" is half a million).
+        cleaned = cleaned.replace(".", "").replace(",", ".")
+    try:
+        return Decimal(cleaned).quantize(Decimal("0.01"))
+    except InvalidOperation as error:
+        raise ValueError(text) from error
+
+
+def format_money_input(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    whole, _, cents = f"{value:.2f}".partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = whole.lstrip("-")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return f"{sign}{'.'.join(groups)},{cents}"
+
+
+class MoneyField(StringField):
+    """An amount in DKK typed the Danish way; data is a Decimal or None."""
+
+    def __init__(self, label=None, validators=None, maximum: Decimal = Decimal("1000000000"), **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("inputmode", "decimal")
+        super().__init__(label, validators, **kwargs)
+        self.maximum = maximum
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else ""
+        if not self.raw.strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_money(self.raw)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(_l("Write an amount in kroner, for example 1.234,50.")) from error
+        if abs(self.data) > self.maximum:
+            self.data = None
+            raise ValueError(_l("The amount is too large."))
+
+    def _value(self):
+        if getattr(self, "raw", None) is not None and self.data is None:
+            return self.raw
+        return format_money_input(self.data)
+
+
+class DanishDateField(Field):
+    """A date typed as dd-mm-yyyy (also accepts yyyy-mm-dd from date pickers)."""
+
+    widget = StringField.widget
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("placeholder", "dd-mm-åååå")
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.raw = (valuelist[0] if valuelist else "").strip()
+        if not self.raw:
+            self.data = None
+            return
+        for pattern in ("%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"):
+            try:
+                self.data = datetime.strptime(self.raw, pattern).date()
+                return
+            except ValueError:
+                continue
+        self.data = None
+        raise ValueError(_l("Write the date as dd-mm-yyyy, for example 24-12-2026."))
+
+    def _value(self):
+        if getattr(self, "raw", None) and self.data is None:
+            return self.raw
+        return self.data.strftime("%d-%m-%Y") if isinstance(self.data, date) else ""
+
+
+class VersionField(HiddenField):
+    """The version of the object the form was loaded with, for refusing stale saves."""
+
+    def process_formdata(self, valuelist):
+        try:
+            self.data = int(valuelist[0]) if valuelist and valuelist[0] else None
+        except ValueError as error:
+            self.data = None
+            raise ValidationError(_l("The form is not valid. Reload the page.")) from error

@@ -1,0 +1,55 @@
+"""Language choice and the formats users read: dd-mm-yyyy, 1.234,50 kr., Copenhagen time."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, get_locale
+
+from workflow.extensions import babel
+
+
+def select_locale() -> str:
+    chosen = session.get("language")
+    languages = current_app.config["LANGUAGES"]
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        raise TypeError("money must be Decimal")
+    locale = str(get_locale() or "da")
+    return format_currency(Decimal(value), "DKK", locale="da_DK" if locale == "da" else "en_DK")
+
+
+def number(value) -> str:
+    return format_decimal(value, locale="da_DK" if str(get_locale()) == "da" else "en_DK")
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd-MM-yyyy")
+    return value.strftime("%d-%m-%Y")
+
+
+def timestamp(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    return format_datetime(value, "dd-MM-yyyy HH:mm")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(money=money, number=number, day=day, timestamp=timestamp)
+
+    @app.context_processor
+    def language():
+        return {"current_language": str(get_locale() or "da"), "request_path": request.path}

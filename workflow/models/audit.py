@@ -1,0 +1,44 @@
+"""The append-only audit trail: who did what, when, to which object."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.extensions import db
+from workflow.models.types import UTCDateTime, utcnow
+from workflow.models.users import User
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove a logged row."""
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column()
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id", "id"),)
+
+
+def _refuse_change(mapper, connection, target):
+    raise AppendOnlyError(f"{type(target).__name__} rows are append-only")
+
+
+def make_append_only(model) -> None:
+    """Refuse UPDATE and DELETE of a model's rows through the ORM."""
+    event.listen(model, "before_update", _refuse_change)
+    event.listen(model, "before_delete", _refuse_change)
+
+
+make_append_only(AuditEvent)

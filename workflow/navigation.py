@@ -1,0 +1,41 @@
+"""The main menu, by role: one place that says which areas each role works in."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from workflow.models import Role
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    endpoint: str
+    label: object
+    roles: tuple[Role, ...]
+    section: str  # endpoints starting with this mark the item as current
+
+
+STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
+
+MENU = (
+    MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), "main.start"),
+    MenuItem("admin.user_list", _l("Users"), (Role.ADMIN,), "admin.user"),
+    MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), "admin.unit"),
+    MenuItem("admin.settings_page", _l("Settings"), (Role.ADMIN,), "admin.settings"),
+    MenuItem("admin.audit_log", _l("Audit log"), (Role.ADMIN,), "admin.audit"),
+)
+
+
+def menu_for_current_user() -> list[dict]:
+    endpoint = request.endpoint or ""
+    return [
+        {"url": url_for(item.endpoint), "label": item.label, "current": endpoint.startswith(item.section)}
+        for item in MENU if current_user.role in item.roles
+    ]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["navigation_items"] = menu_for_current_user

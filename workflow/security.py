@@ -1,0 +1,95 @@
+"""Who may reach what, and the headers every response carries.
+
+Secure by default: every endpoint needs a signed-in user unless marked @public.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workflow.extensions import login_manager
+from workflow.models import Role
+
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+))
+
+
+def public(view):
+    """Mark a view as open to anonymous visitors."""
+    view.is_public = True
+    return view
+
+
+def roles_required(*roles: Role):
+    """Only users with one of these roles; anyone else gets 403."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        wrapped.allowed_roles = roles
+        return wrapped
+    return decorator
+
+
+def client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _require_sign_in():
+    if request.endpoint is None:  # 404s and the like are answered by the error handlers
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or getattr(view, "is_public", False) or request.endpoint == "static":
+        return None
+    if current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_require_sign_in)
+    app.after_request(_security_headers)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(401)
+
+    login_manager.session_protection = None  # the server-side session does this job
+
+
+def note_expired_session(reason: str | None) -> None:
+    if reason in ("idle", "absolute"):
+        flash(_("Your session has expired. Please sign in again."), "info")
+    session.pop("sid", None)
