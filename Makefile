@@ -74,8 +74,8 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 test: install-dev assets translations browser lint
-	$(BIN)/python -m pytest --db sqlite
-	$(BIN)/python -m pytest --db postgresql
+	$(BIN)/python -m pytest -q --db sqlite
+	$(BIN)/python -m pytest -q --db postgresql
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

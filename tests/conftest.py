@@ -119,31 +119,45 @@ def staff(db) -> Staff:
     return people
 
 
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)" name="csrf_token"')
+TOKEN_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
+VALUE = re.compile(r'value="([^"]+)"')
 
 
 def csrf_token(response) -> str:
-    match = TOKEN.search(response.get_data(as_text=True))
+    match = TOKEN_INPUT.search(response.get_data(as_text=True))
     assert match, "no CSRF token on the page"
-    return match.group(1) or match.group(2)
+    return VALUE.search(match.group(0)).group(1)
 
 
 class Client:
-    """The Flask test client with helpers for signing in and posting forms with their token."""
+    """The Flask test client with helpers for signing in and posting forms with their token.
+
+    Each request runs in a fresh application context, as in a real server: otherwise a test's
+    own app context would be shared and `g` (current user, CSRF token) would leak between requests.
+    """
+
+    REQUEST_METHODS = ("get", "post", "put", "patch", "delete", "head", "open")
 
     def __init__(self, flask_client):
         self.raw = flask_client
 
     def __getattr__(self, name):
-        return getattr(self.raw, name)
+        attribute = getattr(self.raw, name)
+        if name not in self.REQUEST_METHODS:
+            return attribute
+
+        def in_fresh_context(*args, **kwargs):
+            with self.raw.application.app_context():
+                return attribute(*args, **kwargs)
+        return in_fresh_context
 
     def token(self, page: str = "/login") -> str:
-        return csrf_token(self.raw.get(page))
+        return csrf_token(self.get(page))
 
     def submit(self, url: str, data: dict | None = None, form_page: str | None = None, **kwargs):
         """GET the form's page for a token, then POST the data to url."""
         payload = {"csrf_token": self.token(form_page or url), **(data or {})}
-        return self.raw.post(url, data=payload, **kwargs)
+        return self.post(url, data=payload, **kwargs)
 
     def sign_in(self, login: str, password: str = PASSWORD):
         response = self.submit("/login", {"login": login, "password": password})

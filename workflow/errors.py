@@ -5,6 +5,7 @@ import logging
 import uuid
 
 from flask import Flask, render_template, request
+from markupsafe import escape
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -26,8 +27,14 @@ MESSAGES = {
 
 def render_error(status: int, message: str | None = None, error_id: str | None = None):
     title, default_message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
-    return render_template("errors/error.html", status=status, title=title,
-                           message=message or default_message, error_id=error_id), status
+    message = message or default_message
+    try:
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message, error_id=error_id), status
+    except Exception:  # noqa: BLE001 - e.g. an untrusted Host leaves no URL adapter for the layout
+        log.warning("error page %s rendered without layout", status)
+        page = f"<!DOCTYPE html><html lang=da><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p>"
+        return page, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:

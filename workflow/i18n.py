@@ -5,14 +5,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel.numbers import format_currency, format_decimal
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 
 from workflow.extensions import babel
 
 
 def select_locale() -> str:
-    chosen = session.get("language")
+    chosen = session.get("language") if has_request_context() else None
     languages = current_app.config["LANGUAGES"]
     if chosen in languages:
         return chosen

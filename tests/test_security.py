@@ -1,0 +1,124 @@
+"""CSRF, security headers, Host checks, size limits, error pages and the health check."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+from workflow import create_app
+
+
+def test_post_without_csrf_token_is_refused(staff, client):
+    response = client.post("/login", data={"login": "caseworker", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "formularen" in response.get_data(as_text=True).lower()
+
+
+def test_csrf_refused_on_every_post_route(app, staff, make_client):
+    admin = make_client("admin")
+    routes = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+    assert routes
+    for rule in routes:
+        url = rule.build({name: staff.admin.id for name in rule.arguments})[1]
+        assert admin.post(url, data={}).status_code == 400, url
+
+
+def _assert_security_headers(response, signed_in: bool = True):
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'",
+                      "frame-ancestors 'none'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_headers_on_normal_pages(staff, client):
+    _assert_security_headers(client.get("/login"))
+    client.sign_in("admin")
+    _assert_security_headers(client.get("/"))
+    _assert_security_headers(client.get("/admin/users"))
+
+
+def test_headers_on_error_pages(staff, app, client):
+    client.sign_in("caseworker")
+    for url, status in (("/no-such-page", 404), ("/admin/users", 403)):
+        response = client.get(url)
+        assert response.status_code == status
+        _assert_security_headers(response)
+    _assert_security_headers(client.post("/login", data={}))  # 400 (CSRF)
+
+
+def test_server_error_page_has_an_error_id_and_no_traceback(database_url, tmp_path, caplog):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                      "TRUSTED_HOSTS": ["localhost"]})
+
+    @app.route("/_boom_for_test")
+    def boom():
+        raise RuntimeError("secret internals")
+    boom.is_public = True
+    response = app.test_client().get("/_boom_for_test")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret internals" not in body and "Traceback" not in body
+    assert "Fejl-id" in body
+    _assert_security_headers(response)
+    assert any("error " in record.getMessage() for record in caplog.records)
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_flags(staff, client):
+    response = client.submit("/login", {"login": "caseworker", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_cookies_are_secure_outside_development(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("APP_ENV", "development")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_wrong_host_header_is_refused(client):
+    response = client.get("/login", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+
+
+def test_oversized_request_is_refused(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    response = client.post("/login", data={"login": "x" * 5000})
+    assert response.status_code == 413
+    assert "for stort" in response.get_data(as_text=True)
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database(tmp_path):
+    broken = create_app({
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1",
+        "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "TRUSTED_HOSTS": ["localhost"],
+    })
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] != "ok"
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_error_pages_in_english_when_chosen(staff, client, status):
+    client.sign_in("caseworker")
+    client.submit("/language", {"language": "en", "next": "/"}, form_page="/")
+    response = client.get("/admin/users" if status == 403 else "/nowhere")
+    body = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert ("Access denied" if status == 403 else "Page not found") in body
