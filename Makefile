@@ -49,11 +49,11 @@ $(DKFDS)/.installed: node_modules/.installed
 assets: $(DKFDS)/.installed
 
 translations: install
-	$(BIN)/pybabel compile -q -d $(CATALOGS)
+	$(BIN)/pybabel -q compile -d $(CATALOGS)
 
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -q -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel -q update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
 
 migrate: install
 	$(FLASK) db upgrade
