@@ -16,7 +16,9 @@ def test_refused_passwords(app_ctx, candidate):
         passwords.check_policy(candidate, "caseworker")
 
 
-@pytest.mark.parametrize("candidate", ["demo-password", "Korrekt hest batteri hæfteklamme", "x9!q" * 3, "ø" * 3 + "abcdefghi"])
+@pytest.mark.parametrize("candidate", [
+    "demo-password", "Korrekt hest batteri hæfteklamme", "x9!q" * 3, "ø" * 3 + "abcdefghi",
+])
 def test_accepted_passwords(app_ctx, candidate):
     passwords.check_policy(candidate, "caseworker")
 

@@ -24,7 +24,7 @@ def test_every_route_sends_anonymous_users_to_sign_in(app, client):
     for rule in app.url_map.iter_rules():
         if public_or_static(app, rule) or "GET" not in rule.methods:
             continue
-        url = rule.build({name: 1 for name in rule.arguments})[1]
+        url = rule.build(dict.fromkeys(rule.arguments, 1))[1]
         response = client.get(url)
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/login?next="), url
@@ -36,7 +36,7 @@ def test_posts_from_anonymous_users_are_refused(app, client):
     for rule in app.url_map.iter_rules():
         if public_or_static(app, rule) or "POST" not in rule.methods:
             continue
-        url = rule.build({name: 1 for name in rule.arguments})[1]
+        url = rule.build(dict.fromkeys(rule.arguments, 1))[1]
         response = client.submit(url, {}, form_page="/login")
         assert response.status_code in (302, 401), url
 

@@ -9,7 +9,7 @@ from workflow.extensions import db
 from workflow.models import Role, Unit, User
 from workflow.services import ServiceError, users
 
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login, refused on real data
 DEMO_UNITS = ("Voksenhandicap", "Børn og Familie", "Indkøb", "Økonomi", "Digitalisering")
 DEMO_USERS = (
     # login, full name, role, unit, approval limit

@@ -5,9 +5,9 @@ import logging
 import uuid
 
 from flask import Flask, render_template, request
-from markupsafe import escape
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ def render_error(status: int, message: str | None = None, error_id: str | None =
                                message=message, error_id=error_id), status
     except Exception:  # noqa: BLE001 - e.g. an untrusted Host leaves no URL adapter for the layout
         log.warning("error page %s rendered without layout", status)
-        page = f"<!DOCTYPE html><html lang=da><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p>"
+        page = (f"<!DOCTYPE html><html lang=da><title>{escape(title)}</title>"
+                f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")
         return page, status, {"Content-Type": "text/html; charset=utf-8"}
 
 

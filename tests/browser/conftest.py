@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from workflow.cli import seed_demo_data
+from workflow.cli import DEMO_PASSWORD, seed_demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -70,7 +70,7 @@ def page(browser, live_server):
     context.close()
 
 
-def sign_in(page, login: str, password: str = "demo-password") -> None:
+def sign_in(page, login: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")
     page.fill("#login", login)
     page.fill("#password", password)

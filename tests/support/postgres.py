@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server in a temporary folder, for tests and benchmarks."""
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -66,10 +67,8 @@ class TemporaryPostgres:
         return self.url(name)
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except subprocess.CalledProcessError:
-            pass
         for _ in range(20):
             try:
                 shutil.rmtree(self.root)

@@ -30,10 +30,8 @@ class ThrottlePolicy:
     def wait(self, failures: int, last_failure: datetime | None, now: datetime) -> timedelta:
         if failures < self.delay_after or last_failure is None:
             return timedelta(0)
-        if failures >= self.lock_after:
-            pause = LOCK
-        else:
-            pause = timedelta(seconds=5 * 2 ** (failures - self.delay_after))
+        doublings = min(failures - self.delay_after, 10)  # capped: the lock takes over anyway
+        pause = LOCK if failures >= self.lock_after else min(LOCK, timedelta(seconds=5 * 2**doublings))
         return max(timedelta(0), last_failure + pause - now)
 
 
