@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from workflow.forms import MoneyField, VersionField
 from workflow.models import Role
-from workflow.models.users import ROLE_LABELS
+from workflow.roles import ROLE_LABELS
 
 
 def role_choices():

@@ -3,36 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.extensions import db
 from workflow.models.types import Money, UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    CASEWORKER = "caseworker"
-    PROCUREMENT = "procurement"
-    ECONOMY = "economy"
-    MANAGER = "manager"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
-
-
-ROLE_LABELS = {
-    Role.CASEWORKER: _l("Caseworker"),
-    Role.PROCUREMENT: _l("Procurement"),
-    Role.ECONOMY: _l("Economy"),
-    Role.MANAGER: _l("Manager"),
-    Role.ADMIN: _l("Administrator"),
-}
+from workflow.roles import Role
 
 
 class Unit(db.Model):
