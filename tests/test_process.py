@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from workflow.process import STAGES, CaseFacts, Event, Stage, decide, next_steps, stages_led_by
+from workflow.process import STAGES, CaseFacts, Event, Stage, decide, next_steps, task_stages
 from workflow.roles import Role
 
 CW, PROC, ECON, MGR, ADMIN = Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER, Role.ADMIN
@@ -70,10 +70,11 @@ def test_every_stage_of_the_diagram_has_a_lead_or_supplier_and_a_number():
 
 
 def test_task_lists_by_role():
-    assert stages_led_by(CW) == (Stage.NEEDS, Stage.MARKET_SCAN, Stage.DELIVERY, Stage.FOLLOW_UP, Stage.ENDING)
-    assert stages_led_by(PROC) == (Stage.DIALOGUE, Stage.TERMS)
-    assert stages_led_by(MGR) == (Stage.APPROVAL,)
-    assert stages_led_by(ECON) == ()
+    assert task_stages(CW) == (Stage.NEEDS, Stage.MARKET_SCAN, Stage.DELIVERY, Stage.FOLLOW_UP, Stage.ENDING)
+    assert task_stages(PROC) == (Stage.MARKET_SCAN, Stage.DIALOGUE, Stage.TERMS)
+    assert task_stages(ECON) == (Stage.TERMS, Stage.APPROVAL, Stage.ENDING)
+    assert task_stages(MGR) == (Stage.APPROVAL,)
+    assert task_stages(ADMIN) == ()
 
 
 def test_needs_guards_list_everything_missing():
@@ -149,3 +150,10 @@ def test_next_steps_shows_only_the_roles_own_steps():
     steps = next_steps(Stage.MARKET_SCAN, CaseFacts(actor_id=1, actor_role=PROC))
     assert [step.event for step in steps] == [Event.START_DIALOGUE]
     assert not steps[0].allowed
+
+
+def test_childrens_cases_need_the_investigation_date():
+    facts = replace(ready(CW, Event.COMPLETE_ASSESSMENT), child_case=True)
+    assert not decide(Stage.NEEDS, Event.COMPLETE_ASSESSMENT, facts).allowed
+    facts = replace(facts, child_investigation_recorded=True)
+    assert decide(Stage.NEEDS, Event.COMPLETE_ASSESSMENT, facts).allowed

@@ -64,11 +64,13 @@ def _register_user_loader() -> None:
 def _register_blueprints(app: Flask) -> None:
     from workflow.admin.views import bp as admin_bp
     from workflow.auth.views import bp as auth_bp
+    from workflow.cases.views import bp as cases_bp
     from workflow.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(cases_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,24 +1,19 @@
 """Command-line tasks: `flask --app wsgi <command>`."""
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from workflow import demo
 from workflow.extensions import db
 from workflow.models import Role, Unit, User
 from workflow.services import ServiceError, users
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login, refused on real data
-DEMO_UNITS = ("Voksenhandicap", "Børn og Familie", "Indkøb", "Økonomi", "Digitalisering")
-DEMO_USERS = (
-    # login, full name, role, unit, approval limit
-    ("caseworker", "Camilla Sagsbehandler", Role.CASEWORKER, "Voksenhandicap", None),
-    ("procurement", "Peter Indkøber", Role.PROCUREMENT, "Indkøb", None),
-    ("economy", "Eva Økonom", Role.ECONOMY, "Økonomi", None),
-    ("manager", "Mette Leder", Role.MANAGER, "Voksenhandicap", "2000000.00"),
-    ("admin", "Anders Administrator", Role.ADMIN, "Digitalisering", None),
-)
+DEMO_PASSWORD = demo.DEMO_PASSWORD
+DEMO_USERS = demo.DEMO_USERS
 
 
 def _has_data() -> bool:
@@ -31,30 +26,37 @@ def _is_demo_only() -> bool:
 
 
 def seed_demo_data() -> None:
-    from decimal import Decimal
-
-    units = {name: users.create_unit(name) for name in DEMO_UNITS}
-    for login, full_name, role, unit, limit in DEMO_USERS:
-        users.create_user(login=login, full_name=full_name, email=f"{login}@socialkob.example",
-                          role=role, unit=units[unit], password=DEMO_PASSWORD,
-                          approval_limit=Decimal(limit) if limit else None)
+    """Staff and a few dozen cases in all stages."""
+    people = demo.seed_staff()
+    demo.seed_cases(people)
 
 
 def init_app(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--first-time", is_flag=True, help="Seed only an empty database; otherwise do nothing.")
-    def seed_demo(first_time: bool):
+    @click.option("--cases", "case_count", type=click.IntRange(1, 2_000_000), default=None,
+                  help="Also write this many extra cases with fast bulk inserts (benchmarks).")
+    def seed_demo(first_time: bool, case_count: int | None):
         """Fill an empty database with demo units, users (password 'demo-password') and cases."""
         if _has_data():
-            if first_time or _is_demo_only():
-                click.echo("The database has data already; demo data not seeded again.")
+            if not _is_demo_only():
+                if first_time:
+                    click.echo("The database has data already; demo data not seeded.")
+                    return
+                raise click.ClickException("The database holds real data; refusing to add demo data.")
+            if not case_count:
+                click.echo("The database has demo data already; nothing seeded again.")
                 return
-            raise click.ClickException("The database holds real data; refusing to add demo data.")
-        seed_demo_data()
-        db.session.commit()
-        click.echo("Demo data seeded. Sign in as " + ", ".join(login for login, *_ in DEMO_USERS)
-                   + f" with the password '{DEMO_PASSWORD}'.")
-
+        else:
+            seed_demo_data()
+            db.session.commit()
+            click.echo("Demo data seeded. Sign in as " + ", ".join(demo.MAIN_LOGINS)
+                       + f" (and more, see README) with the password '{DEMO_PASSWORD}'.")
+        if case_count:
+            started = time.perf_counter()
+            written = demo.bulk_cases(case_count)
+            db.session.commit()
+            click.echo(f"{written} cases written in {time.perf_counter() - started:.1f} s.")
     @app.cli.command("create-user")
     @click.argument("login")
     @click.option("--name", "full_name", required=True, help="Full name.")

@@ -8,7 +8,11 @@ from babel.numbers import format_currency, format_decimal
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 
+from workflow import vum
 from workflow.extensions import babel
+from workflow.legal_basis import BY_CODE as LEGAL_BASES
+from workflow.process import Stage
+from workflow.vocabulary import TARGET_GROUP_LABELS
 
 
 def select_locale() -> str:
@@ -46,9 +50,37 @@ def timestamp(value: datetime | None) -> str:
     return format_datetime(value, "dd-MM-yyyy HH:mm")
 
 
+def _stage_label(stage) -> str:
+    return Stage(stage).label
+
+
+def _legal_basis_label(code: str) -> str:
+    basis = LEGAL_BASES.get(code)
+    return basis.label if basis else code
+
+
+def _target_group_label(code: str) -> str:
+    return str(TARGET_GROUP_LABELS.get(code, code))
+
+
+def _level_label(level: int | None) -> str:
+    return str(vum.NOT_ASSESSED if level is None else vum.LEVEL_LABELS[level])
+
+
+def _support_need_label(code: str) -> str:
+    return str(vum.SUPPORT_NEED_LABELS.get(code, code))
+
+
+def _goal_type_label(code: str) -> str:
+    return str(vum.GOAL_TYPE_LABELS.get(code, code))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, number=number, day=day, timestamp=timestamp)
+    app.jinja_env.globals.update(
+        stage_label=_stage_label, legal_basis_label=_legal_basis_label, target_group_label=_target_group_label,
+        level_label=_level_label, support_need_label=_support_need_label, goal_type_label=_goal_type_label)
 
     @app.context_processor
     def language():

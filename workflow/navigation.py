@@ -22,6 +22,7 @@ STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
 
 MENU = (
     MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), "main.start"),
+    MenuItem("cases.case_list_page", _l("Cases"), STAFF, "cases."),
     MenuItem("admin.user_list", _l("Users"), (Role.ADMIN,), "admin.user"),
     MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), "admin.unit"),
     MenuItem("admin.settings_page", _l("Settings"), (Role.ADMIN,), "admin.settings"),

@@ -59,34 +59,28 @@ class StageInfo:
     lead: Role | None           # None: led by the supplier, outside the system
     collaborators: tuple[Role, ...]
     summary: object
-
-    @property
-    def task_roles(self) -> tuple[Role, ...]:
-        """Whose task list shows a case in this stage: the lead, or the first collaborator."""
-        if self.lead is not None:
-            return (self.lead,)
-        return self.collaborators[:1]
+    task_roles: tuple[Role, ...] = ()  # whose task list ("Mine opgaver") shows a case in this stage
 
 
 CW, PROC, ECON, MGR = Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER
 
 STAGES: dict[Stage, StageInfo] = {
     Stage.NEEDS: StageInfo(1, _l("Needs and assessment"), CW, (MGR,),
-                           _l("Needs assessment and decision: legal basis, functional levels, goals, consent.")),
+                           _l("Needs assessment and decision: legal basis, functional levels, goals, consent."), (CW,)),
     Stage.MARKET_SCAN: StageInfo(2, _l("Market scan"), CW, (PROC,),
-                                 _l("Search the offer registry, compare and shortlist.")),
+                                 _l("Search the offer registry, compare and shortlist."), (CW, PROC)),
     Stage.DIALOGUE: StageInfo(3, _l("Supplier dialogue"), PROC, (CW,),
-                              _l("Ask the shortlisted suppliers, negotiate, compare and choose.")),
+                              _l("Ask the shortlisted suppliers, negotiate, compare and choose."), (PROC,)),
     Stage.TERMS: StageInfo(4, _l("Contract and terms"), PROC, (ECON,),
-                           _l("Contract terms after the KL standard contract: prices, dates, duties.")),
+                           _l("Contract terms after the KL standard contract: prices, dates, duties."), (PROC, ECON)),
     Stage.APPROVAL: StageInfo(5, _l("Approval"), MGR, (PROC, ECON),
-                              _l("Review and approval by amount tier, with four eyes.")),
+                              _l("Review and approval by amount tier, with four eyes."), (MGR, ECON)),
     Stage.DELIVERY: StageInfo(6, _l("Delivery"), None, (CW,),
-                              _l("The supplier starts the placement or service; follow-ups are scheduled.")),
+                              _l("The supplier starts the placement or service; follow-ups are scheduled."), (CW,)),
     Stage.FOLLOW_UP: StageInfo(7, _l("Follow-up"), CW, (PROC, ECON),
-                               _l("Follow-up of the citizen's goals and of the supplier; the outcome decides.")),
+                               _l("Follow-up of the citizen's goals and of the supplier; the outcome decides."), (CW,)),
     Stage.ENDING: StageInfo(8, _l("Ending"), CW, (ECON,),
-                            _l("End date, reason, notice and final cost.")),
+                            _l("End date, reason, notice and final cost."), (CW, ECON)),
     Stage.CLOSED: StageInfo(None, _l("Closed"), None, (), _l("The purchase has ended.")),
     Stage.CANCELLED: StageInfo(None, _l("Cancelled"), None, (), _l("The case was cancelled.")),
 }
@@ -157,6 +151,8 @@ class CaseFacts:
     support_need_set: bool = False
     goals: int = 0
     decision_recorded: bool = False
+    child_case: bool = False
+    child_investigation_recorded: bool = False
     shortlist: int = 0
     framework_offer_shortlisted: bool = False
     reply_chosen: bool = False
@@ -190,6 +186,12 @@ def _goals(f: CaseFacts):
 
 def _decision(f: CaseFacts):
     return None if f.decision_recorded else _l("Record the decision: its date and who decided.")
+
+
+def _child_investigation(f: CaseFacts):
+    if f.child_case and not f.child_investigation_recorded:
+        return _l("Record the date of the child-welfare investigation (Barnets Lov § 20).")
+    return None
 
 
 def _shortlist(f: CaseFacts):
@@ -270,7 +272,7 @@ class Transition:
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Stage.NEEDS, Event.COMPLETE_ASSESSMENT, Stage.MARKET_SCAN, (CW,),
-               (_assessed, _support_need, _goals, _decision)),
+               (_assessed, _support_need, _goals, _decision, _child_investigation)),
     Transition(Stage.MARKET_SCAN, Event.BACK_TO_ASSESSMENT, Stage.NEEDS, (CW,)),
     Transition(Stage.MARKET_SCAN, Event.START_DIALOGUE, Stage.DIALOGUE, (CW, PROC), (_shortlist,), (_few_offers,)),
     Transition(Stage.DIALOGUE, Event.CHOOSE_SUPPLIER, Stage.TERMS, (PROC,), (_reply_chosen, _choice_justified)),
@@ -332,10 +334,6 @@ def next_steps(stage: Stage, facts: CaseFacts) -> list[Decision]:
             if t.source == stage and facts.actor_role in t.roles]
 
 
-def leads(stage: Stage, role: Role) -> bool:
-    """Does this role have the stage's cases in its task list?"""
-    return role in STAGES[Stage(stage)].task_roles
-
-
-def stages_led_by(role: Role) -> tuple[Stage, ...]:
-    return tuple(stage for stage in ACTIVE_STAGES if leads(stage, role))
+def task_stages(role: Role) -> tuple[Stage, ...]:
+    """The stages whose cases wait for this role: its task list ("Mine opgaver")."""
+    return tuple(stage for stage in ACTIVE_STAGES if role in STAGES[stage].task_roles)

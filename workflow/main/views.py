@@ -9,6 +9,7 @@ from sqlalchemy import text
 from workflow.extensions import db
 from workflow.models import Role
 from workflow.security import public
+from workflow.services import case_list
 
 bp = Blueprint("main", __name__)
 
@@ -24,7 +25,10 @@ ROLE_WORK = {
 
 @bp.route("/")
 def start():
-    return render_template("main/start.html", role_description=ROLE_WORK[Role(current_user.role)])
+    tasks = None
+    if current_user.role != Role.ADMIN:
+        tasks = case_list.list_cases(current_user, case_list.CaseFilters(scope="tasks"), page_size=10)
+    return render_template("main/start.html", role_description=ROLE_WORK[Role(current_user.role)], tasks=tasks)
 
 
 @bp.route("/healthz")

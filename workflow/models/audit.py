@@ -24,11 +24,36 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(60), index=True)
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column()
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_cases.id"))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
 
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id", "id"),
+        Index("ix_audit_events_case", "case_id", "id"),
+    )
+
+
+class AccessLog(db.Model):
+    """Who read which citizen's data, when and why. Kept for data-subject access requests."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_cases.id"))
+    action: Mapped[str] = mapped_column(String(40))      # what was read: "case.view", "cpr.show", ...
+    purpose: Mapped[str] = mapped_column(String(200))    # why: the work the read served
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        Index("ix_access_log_citizen", "citizen_id", "occurred_at"),
+        Index("ix_access_log_user", "user_id", "occurred_at"),
+    )
 
 
 def _refuse_change(mapper, connection, target):
@@ -42,3 +67,4 @@ def make_append_only(model) -> None:
 
 
 make_append_only(AuditEvent)
+make_append_only(AccessLog)

@@ -15,17 +15,23 @@ def _current_actor() -> User | None:
 
 
 def record(action: str, obj=None, details: dict | None = None, actor: User | None = None,
-           object_type: str | None = None, object_id: int | None = None) -> AuditEvent:
-    """Add an audit event to the current transaction (it commits with the change it logs)."""
+           object_type: str | None = None, object_id: int | None = None, case=None) -> AuditEvent:
+    """Add an audit event to the current transaction (it commits with the change it logs).
+
+    `case` ties the event to a purchase case, so that it shows on the case's timeline.
+    """
     actor = actor or _current_actor()
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id or obj.id
+    if case is None and object_type == "purchase_cases":
+        case = obj
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         action=action,
         object_type=object_type,
         object_id=object_id,
+        case_id=case.id if case is not None else None,
         details=details or {},
     )
     db.session.add(event)

@@ -1,0 +1,233 @@
+"""What the case pages show, assembled from the models in a fixed number of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from workflow.extensions import db
+from workflow.models import AuditEvent, CaseComment, NeedsAssessment, PurchaseCase, Role, User
+from workflow.municipalities import BY_CODE as MUNICIPALITIES
+from workflow.process import PROCESS_STAGES, STAGES, Stage
+from workflow.services import needs, transitions
+from workflow.vum import THEMES
+
+
+def caseworkers_of(unit_id: int) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.unit_id == unit_id, User.role == Role.CASEWORKER, User.active.is_(True))
+        .order_by(User.full_name)))
+
+
+def _people(role: Role) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.role == role, User.active.is_(True)).order_by(User.full_name)))
+
+
+def fill_team_choices(form, unit_id: int, with_owner: bool) -> None:
+    blank = [("", _("Nobody yet"))]
+    form.procurement_id.choices = blank + [(u.id, u.full_name) for u in _people(Role.PROCUREMENT)]
+    form.economy_id.choices = blank + [(u.id, u.full_name) for u in _people(Role.ECONOMY)]
+    if with_owner:
+        form.owner_id.choices = [(u.id, u.full_name) for u in caseworkers_of(unit_id)]
+
+
+# --- The needs form ---
+
+def needs_form(case: PurchaseCase, assessment: NeedsAssessment):
+    from workflow.cases.forms import NeedsForm
+
+    deciders = db.session.scalars(select(User).where(
+        User.unit_id == case.unit_id, User.role.in_([Role.CASEWORKER, Role.MANAGER]), User.active.is_(True))
+        .order_by(User.full_name)).all()
+    data = None
+    if not _is_post():
+        data = {
+            "version": assessment.version, "support_need": assessment.support_need or "",
+            "expected_duration": assessment.expected_duration, "wishes": assessment.wishes,
+            "special_conditions": assessment.special_conditions,
+            "required_hours_per_week": assessment.required_hours_per_week,
+            "consent_to_contact_suppliers": assessment.consent_to_contact_suppliers,
+            "consent_date": assessment.consent_date, "child_investigation_date": assessment.child_investigation_date,
+            "decision_date": assessment.decision_date, "decided_by_id": assessment.decided_by_id,
+            "themes": [_theme_data(assessment, code) for code, _label, _group in THEMES],
+            "goals": [{"goal_type": g.goal_type, "text": g.text, "measure": g.measure} for g in assessment.goals]
+            + [{"goal_type": "develop", "text": "", "measure": ""}],
+        }
+    form = NeedsForm(data=data) if data is not None else NeedsForm()
+    form.decided_by_id.choices = [("", _("Not decided yet"))] + [(u.id, u.full_name) for u in deciders]
+    form.theme_labels = {code: (label, group) for code, label, group in THEMES}
+    return form
+
+
+def _theme_data(assessment: NeedsAssessment, code: str) -> dict:
+    theme = assessment.theme(code)
+    return {"code": code, "level": theme.level if theme else None, "narrative": theme.narrative if theme else ""}
+
+
+def _is_post() -> bool:
+    from flask import request
+    return request.method == "POST"
+
+
+def needs_input(form) -> needs.AssessmentInput:
+    return needs.AssessmentInput(
+        support_need=form.support_need.data or None,
+        expected_duration=form.expected_duration.data or "",
+        wishes=form.wishes.data or "",
+        special_conditions=form.special_conditions.data or "",
+        required_hours_per_week=form.required_hours_per_week.data,
+        consent_to_contact_suppliers=form.consent_to_contact_suppliers.data,
+        consent_date=form.consent_date.data,
+        child_investigation_date=form.child_investigation_date.data,
+        decision_date=form.decision_date.data,
+        decided_by=db.session.get(User, form.decided_by_id.data) if form.decided_by_id.data else None,
+        themes={entry.form.code.data: (entry.form.level.data, entry.form.narrative.data or "")
+                for entry in form.themes},
+        goals=[needs.GoalInput(entry.form.goal_type.data or "develop", entry.form.text.data or "",
+                               entry.form.measure.data or "")
+               for entry in form.goals if (entry.form.text.data or "").strip()],
+    )
+
+
+# --- Stale saves ---
+
+def conflict(template: str, form, current, **context):
+    """409: keep what the user typed and show what is saved now where it differs."""
+    differences = []
+    for field in form:
+        if field.type in ("CSRFTokenField", "VersionField", "FieldList", "HiddenField"):
+            continue
+        saved = getattr(current, field.name, None)
+        if saved is not None and hasattr(field, "_value"):
+            mine = field._value()
+            shown = _shown(saved)
+            if str(shown) != str(mine):
+                differences.append((field.label.text, shown, mine))
+    form.version.data = current.version  # a second save overwrites knowingly
+    return render_template(template, form=form, conflict=differences, **context), 409
+
+
+def _shown(value):
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return value
+
+
+# --- The case page ---
+
+@dataclass
+class StepView:
+    stage: Stage
+    number: int
+    title: str
+    state: str  # "done", "current", "todo"
+
+
+@dataclass
+class CasePageView:
+    steps: list[StepView]
+    stage_info: object
+    next_steps: list
+    assessment: NeedsAssessment | None
+    themes: list
+    timeline: list
+    comments: list[CaseComment]
+    home_municipality: str
+    age: int
+    visits: list
+
+
+def _step_indicator(case: PurchaseCase) -> list[StepView]:
+    current = Stage(case.stage)
+    number = STAGES[current].number
+    steps = []
+    for stage in PROCESS_STAGES:
+        info = STAGES[stage]
+        if current in (Stage.CLOSED,):
+            state = "done"
+        elif number is None:
+            state = "todo"
+        else:
+            state = "done" if info.number < number else "current" if stage == current else "todo"
+        steps.append(StepView(stage, info.number, str(info.title), state))
+    return steps
+
+
+ACTION_LABELS = {
+    "case.opened": _l("opened the case"),
+    "case.changed": _l("changed the case details"),
+    "case.team_changed": _l("changed the team"),
+    "case.commented": _l("commented"),
+    "case.cpr_shown": _l("viewed the CPR number"),
+    "case.step": _l("moved the case on"),
+    "needs.saved": _l("saved the needs assessment"),
+}
+
+FIELD_LABELS = {
+    "legal_basis": _l("Legal basis"), "target_group": _l("Target group"), "acute": _l("Acute case"),
+    "desired_start": _l("Desired start"), "budget_frame": _l("Budget frame per year (DKK)"),
+    "owner_id": _l("Owning caseworker"), "procurement_id": _l("Procurement colleague"),
+    "economy_id": _l("Economy colleague"), "support_need": _l("Support need level"),
+    "expected_duration": _l("Expected duration"), "wishes": _l("The citizen's or family's wishes"),
+    "special_conditions": _l("Special conditions"), "required_hours_per_week": _l("Support hours per week"),
+    "consent_to_contact_suppliers": _l("Consent to contact suppliers"), "consent_date": _l("Date of consent"),
+    "child_investigation_date": _l("Date of the child-welfare investigation (§ 20)"),
+    "decision_date": _l("Decision date"), "decided_by_id": _l("Decided by"), "goals": _l("Number of goals"),
+}
+
+
+def _timeline(case: PurchaseCase) -> list[dict]:
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case.id).options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.id.desc()).limit(200)).all()
+    theme_labels = {code: label for code, label, _group in THEMES}
+    rows = []
+    for event in events:
+        changes = []
+        for name, (before, after) in (event.details.get("changes") or {}).items():
+            is_theme = name.startswith("theme:")
+            label = theme_labels.get(name[6:], name) if is_theme else FIELD_LABELS.get(name, name)
+            changes.append((str(label), before, after))
+        what = str(ACTION_LABELS.get(event.action, event.action))
+        if event.action == "case.step":
+            what = _("moved the case from %(source)s to %(target)s",
+                     source=Stage(event.details["from"]).label, target=Stage(event.details["to"]).label)
+        rows.append({"when": event.occurred_at, "who": event.actor.full_name if event.actor else "–",
+                     "what": what, "changes": changes, "reason": event.details.get("reason")})
+    return rows
+
+
+def case_page(case: PurchaseCase, user: User) -> CasePageView:
+    assessment = db.session.scalar(
+        select(NeedsAssessment).where(NeedsAssessment.case_id == case.id, NeedsAssessment.current.is_(True))
+        .options(selectinload(NeedsAssessment.themes), selectinload(NeedsAssessment.goals),
+                 selectinload(NeedsAssessment.decided_by)))
+    comments = list(db.session.scalars(
+        select(CaseComment).where(CaseComment.case_id == case.id).options(selectinload(CaseComment.author))
+        .order_by(CaseComment.id)))
+    themes = []
+    for code, label, group in THEMES:
+        theme = assessment.theme(code) if assessment else None
+        themes.append({"label": label, "group": group, "level": theme.level if theme else None,
+                       "narrative": theme.narrative if theme else None})
+    municipality = MUNICIPALITIES.get(case.citizen.home_municipality)
+    return CasePageView(
+        steps=_step_indicator(case),
+        stage_info=STAGES[Stage(case.stage)],
+        next_steps=transitions.steps_for(case, user),
+        assessment=assessment,
+        themes=themes,
+        timeline=_timeline(case),
+        comments=comments,
+        home_municipality=municipality.name if municipality else case.citizen.home_municipality,
+        age=case.citizen.age_on(date.today()),
+        visits=transitions.stage_durations(case),
+    )

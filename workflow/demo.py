@@ -1,0 +1,248 @@
+"""Demo data that looks like a real municipality's: staff, citizens and purchase cases.
+
+Deterministic (seeded), so that screenshots and tests see the same data every time.
+`bulk_cases()` writes many cases fast for benchmarks, with plain inserts.
+"""
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from workflow.extensions import db
+from workflow.legal_basis import LEGAL_BASES
+from workflow.models import (
+    Citizen,
+    Goal,
+    NeedsAssessment,
+    PurchaseCase,
+    Role,
+    StageVisit,
+    ThemeAssessment,
+    Unit,
+    User,
+)
+from workflow.municipalities import MUNICIPALITIES
+from workflow.process import PROCESS_STAGES, Event, Stage
+from workflow.services import cases, needs, transitions, users
+from workflow.vum import THEMES
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login, refused on real data
+DEMO_UNITS = ("Voksenhandicap", "Børn og Familie", "Indkøb", "Økonomi", "Digitalisering")
+DEMO_USERS = (
+    # login, full name, role, unit, approval limit
+    ("caseworker", "Camilla Sagsbehandler", Role.CASEWORKER, "Voksenhandicap", None),
+    ("procurement", "Peter Indkøber", Role.PROCUREMENT, "Indkøb", None),
+    ("economy", "Eva Økonom", Role.ECONOMY, "Økonomi", None),
+    ("manager", "Mette Leder", Role.MANAGER, "Voksenhandicap", "2000000.00"),
+    ("admin", "Anders Administrator", Role.ADMIN, "Digitalisering", None),
+    ("caseworker2", "Kasper Rådgiver", Role.CASEWORKER, "Voksenhandicap", None),
+    ("boernesag", "Birgitte Børnesagsbehandler", Role.CASEWORKER, "Børn og Familie", None),
+    ("teamleder", "Torben Teamleder", Role.MANAGER, "Voksenhandicap", "500000.00"),
+    ("boerneleder", "Bodil Afdelingsleder", Role.MANAGER, "Børn og Familie", "2000000.00"),
+    ("procurement2", "Ida Indkøbskonsulent", Role.PROCUREMENT, "Indkøb", None),
+)
+MAIN_LOGINS = ("caseworker", "procurement", "economy", "manager", "admin")
+
+FIRST_NAMES = ("Anna", "Mads", "Sofie", "Frederik", "Ida", "Lucas", "Emma", "Oliver", "Freja", "William", "Clara",
+               "Noah", "Karen", "Jens", "Lone", "Henrik", "Mette", "Søren", "Birthe", "Niels", "Aya", "Yusuf",
+               "Malthe", "Astrid", "Bjørn", "Signe", "Ahmad", "Line", "Ole", "Grethe")
+LAST_NAMES = ("Jensen", "Nielsen", "Hansen", "Pedersen", "Andersen", "Christensen", "Larsen", "Sørensen",
+              "Rasmussen", "Jørgensen", "Petersen", "Madsen", "Kristensen", "Olsen", "Thomsen", "Poulsen",
+              "Johansen", "Møller", "Mortensen", "Østergaard", "Ali", "Holm", "Lund", "Bach")
+ADULT_GROUPS = ("intellectual_disability", "autism", "acquired_brain_injury", "physical_disability",
+                "mental_illness", "substance_abuse", "homelessness")
+CHILD_GROUPS = ("children_social", "children_disability", "behavioural", "autism")
+GOALS = (
+    ("develop", "Kan selv handle ind en gang om ugen", "Registreres ved ugentlig status med kontaktperson"),
+    ("develop", "Deltager i et fast aktivitetstilbud to dage om ugen", "Fremmøde registreres af tilbuddet"),
+    ("maintain", "Fastholder egen bolig og betaler husleje til tiden", "Ingen restancer i opfølgningsperioden"),
+    ("maintain", "Tager selv sin medicin efter plan", "Medicinskema gennemgås ved hver opfølgning"),
+    ("limit_loss", "Bevarer evnen til at klæde sig selv på", "Vurderes ved VUM-tema Egenomsorg"),
+    ("develop", "Går i skole mindst fire dage om ugen", "Fravær fra skolens system"),
+    ("develop", "Har kontakt til sin familie hver anden weekend", "Samvær registreres af anbringelsesstedet"),
+    ("limit_loss", "Kan fortsat kommunikere sine behov med piktogrammer", "Observation ved opfølgning"),
+)
+NARRATIVES = ("Har brug for guidning og struktur i hverdagen.", "Klarer det meste selv med støtte.",
+              "Kræver hjælp fra personale døgnet rundt.", "Har svært ved at overskue nye situationer.",
+              "Fungerer godt i kendte rammer.")
+
+
+def seed_staff() -> dict[str, User]:
+    units = {name: users.create_unit(name) for name in DEMO_UNITS}
+    people = {}
+    for login, full_name, role, unit, limit in DEMO_USERS:
+        people[login] = users.create_user(
+            login=login, full_name=full_name, email=f"{login}@socialkob.example", role=role, unit=units[unit],
+            password=DEMO_PASSWORD, approval_limit=Decimal(limit) if limit else None)
+    return people
+
+
+class CprFactory:
+    """Valid, unique CPR numbers (the date part is right; modulus 11 is not applied)."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.used: set[str] = set()
+
+    def adult(self) -> str:
+        return self._make(self.rng.randint(1945, 2004))
+
+    def child(self) -> str:
+        return self._make(self.rng.randint(2009, 2022))
+
+    def _make(self, year: int) -> str:
+        while True:
+            born = date(year, 1, 1) + timedelta(days=self.rng.randint(0, 364))
+            seventh = self.rng.randint(0, 3) if year < 2000 else 4
+            number = f"{born:%d%m}{year % 100:02d}{seventh}{self.rng.randint(0, 999):03d}"
+            if number not in self.used:
+                self.used.add(number)
+                return number
+
+
+def _case_input(rng: random.Random, child: bool):
+    bases = [b for b in LEGAL_BASES if b.for_children == child]
+    basis = rng.choice(bases)
+    budget = {"SEL-108": 1_100_000, "SEL-107": 900_000, "SEL-85": 250_000, "SEL-104": 180_000,
+              "SEL-103": 150_000, "SEL-110": 400_000, "BL-32": 300_000}.get(basis.code, 1_200_000)
+    budget = Decimal(int(budget * rng.uniform(0.8, 1.3)) // 1000 * 1000)
+    group = rng.choice(CHILD_GROUPS if child else ADULT_GROUPS)
+    return basis, group, budget
+
+
+def seed_cases(people: dict[str, User], count: int = 36, rng: random.Random | None = None) -> list[PurchaseCase]:
+    """Cases spread over the stages, opened and assessed through the services like real ones."""
+    rng = rng or random.Random(2026)
+    cprs = CprFactory(rng)
+    opened = []
+    stages = list(PROCESS_STAGES) + [Stage.CANCELLED]
+    for index in range(count):
+        child = index % 4 == 3
+        owner = people["boernesag"] if child else people[rng.choice(("caseworker", "caseworker", "caseworker2"))]
+        basis, group, budget = _case_input(rng, child)
+        case = cases.open_case(
+            owner, cpr_text=cprs.child() if child else cprs.adult(),
+            citizen_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            home_municipality=rng.choice(MUNICIPALITIES).code, legal_basis=basis.code, target_group=group,
+            acute=rng.random() < 0.12, desired_start=date.today() + timedelta(days=rng.randint(14, 120)),
+            budget_frame=budget, procurement=people[rng.choice(("procurement", "procurement2"))],
+            economy=people["economy"] if rng.random() < 0.7 else None)
+        target = stages[index % len(stages)]
+        complete = target != Stage.NEEDS or rng.random() < 0.5
+        _assess(case, owner, rng, complete=complete, child=child)
+        if target != Stage.NEEDS:
+            if target == Stage.CANCELLED:
+                transitions.take_step(case, Event.CANCEL, owner, reason="Borgeren har fået tilbud i egen kommune")
+            else:
+                transitions.take_step(case, Event.COMPLETE_ASSESSMENT, owner)
+                _place_in_stage(case, target)
+        opened.append(case)
+    return opened
+
+
+def _assess(case: PurchaseCase, owner: User, rng: random.Random, complete: bool, child: bool) -> None:
+    assessment = cases.current_assessment(case)
+    themes = {code: (rng.randint(1, 4), rng.choice(NARRATIVES)) for code, _label, _group in THEMES
+              if rng.random() < 0.8 or not complete}
+    goals = [needs.GoalInput(*goal) for goal in rng.sample(GOALS, rng.randint(1, 3))]
+    decided = date.today() - timedelta(days=rng.randint(1, 30))
+    needs.save_assessment(case, assessment, version=None, data=needs.AssessmentInput(
+        support_need=rng.choice(("moderate", "high", "complete")), expected_duration=rng.choice(
+            ("2 år", "Varigt, revurderes årligt", "6 måneder")),
+        wishes="Ønsker at bo tæt på sin familie." if rng.random() < 0.6 else "",
+        special_conditions="Har brug for faste, genkendelige rammer." if rng.random() < 0.5 else "",
+        required_hours_per_week=rng.choice((None, 5, 8, 12)) if case.legal_basis == "SEL-85" else None,
+        consent_to_contact_suppliers=complete, consent_date=decided if complete else None,
+        child_investigation_date=decided - timedelta(days=20) if child else None,
+        decision_date=decided if complete else None, decided_by=owner if complete else None,
+        themes=themes if complete else {}, goals=goals if complete else []))
+
+
+def _place_in_stage(case: PurchaseCase, target: Stage) -> None:
+    """Move a demo case on to a later stage directly, as if its earlier stages had been worked."""
+    if case.stage == target:
+        return
+    now = datetime.now(UTC)
+    db.session.execute(db.update(StageVisit).where(StageVisit.case_id == case.id, StageVisit.left_at.is_(None))
+                       .values(left_at=now))
+    db.session.add(StageVisit(case_id=case.id, stage=target, entered_at=now))
+    case.stage = target
+    case.stage_entered_at = now
+
+
+def bulk_cases(count: int, seed: int = 7, batch: int = 5000) -> int:
+    """Insert many cases with plain multi-row inserts (benchmarks); returns how many were written."""
+    rng = random.Random(seed)
+    cprs = CprFactory(rng)
+    existing = set(db.session.scalars(select(Citizen.cpr)))
+    cprs.used |= existing
+    caseworkers = db.session.execute(
+        select(User.id, User.unit_id).where(User.role == Role.CASEWORKER, User.active.is_(True))).all()
+    procurement = db.session.scalars(select(User.id).where(User.role == Role.PROCUREMENT)).all()
+    economy = db.session.scalars(select(User.id).where(User.role == Role.ECONOMY)).all()
+    if not caseworkers:
+        raise RuntimeError("no caseworkers to own the cases")
+    next_citizen = (db.session.scalar(select(db.func.max(Citizen.id))) or 0) + 1
+    next_case = (db.session.scalar(select(db.func.max(PurchaseCase.id))) or 0) + 1
+    next_assessment = (db.session.scalar(select(db.func.max(NeedsAssessment.id))) or 0) + 1
+    stages = [str(stage) for stage in (*PROCESS_STAGES, Stage.CLOSED, Stage.CANCELLED)]
+    municipalities = [m.code for m in MUNICIPALITIES]
+    theme_codes = [code for code, _label, _group in THEMES]
+    now = datetime.now(UTC)
+    written = 0
+    while written < count:
+        size = min(batch, count - written)
+        citizens, purchases, assessments, themes, goals, visits = [], [], [], [], [], []
+        for _ in range(size):
+            child = rng.random() < 0.25
+            basis, group, budget = _case_input(rng, child)
+            owner_id, unit_id = rng.choice(caseworkers)
+            created = now - timedelta(days=rng.randint(0, 5 * 365), minutes=rng.randint(0, 1440))
+            stage = rng.choice(stages)
+            citizens.append({"id": next_citizen, "cpr": cprs.child() if child else cprs.adult(),
+                             "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                             "home_municipality": rng.choice(municipalities)})
+            purchases.append({
+                "id": next_case, "number": f"SK-{created.year}-{next_case:05d}", "citizen_id": next_citizen,
+                "legal_basis": basis.code, "target_group": group, "unit_id": unit_id, "owner_id": owner_id,
+                "procurement_id": rng.choice(procurement) if procurement else None,
+                "economy_id": rng.choice(economy) if economy and rng.random() < 0.7 else None,
+                "acute": rng.random() < 0.1, "desired_start": (created + timedelta(days=60)).date(),
+                "budget_frame": int(budget * 100), "stage": stage, "stage_entered_at": created,
+                "created_at": created, "changed_at": created + timedelta(days=rng.randint(0, 30)), "version": 1,
+            })
+            assessments.append({"id": next_assessment, "case_id": next_case, "sequence": 1, "current": True,
+                                "support_need": "high", "consent_to_contact_suppliers": True,
+                                "decision_date": created.date(), "decided_by_id": owner_id, "created_at": created,
+                                "version": 1})
+            for code in rng.sample(theme_codes, 4):
+                themes.append({"assessment_id": next_assessment, "theme": code, "level": rng.randint(1, 4),
+                               "narrative": rng.choice(NARRATIVES)})
+            for position, (goal_type, text, measure) in enumerate(rng.sample(GOALS, 2)):
+                goals.append({"assessment_id": next_assessment, "position": position, "goal_type": goal_type,
+                              "text": text, "measure": measure})
+            visits.append({"case_id": next_case, "stage": stage, "entered_at": created})
+            next_citizen, next_case, next_assessment = next_citizen + 1, next_case + 1, next_assessment + 1
+        for model, rows in ((Citizen, citizens), (PurchaseCase, purchases), (NeedsAssessment, assessments),
+                            (ThemeAssessment, themes), (Goal, goals), (StageVisit, visits)):
+            db.session.execute(insert(model.__table__), rows)
+        written += size
+    _reset_sequences()
+    return written
+
+
+def _reset_sequences() -> None:
+    """After inserts with explicit ids, PostgreSQL's sequences must move past them."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in ("citizens", "purchase_cases", "needs_assessments"):
+        db.session.execute(db.text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"  # noqa: S608 - fixed names
+        ))
+
+
+def has_demo_units() -> bool:
+    return db.session.scalar(select(db.func.count(Unit.id))) > 0

@@ -1,0 +1,93 @@
+"""Moving a case through the process: gather the facts, ask process.decide(), carry it out."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from workflow.extensions import db
+from workflow.models import PurchaseCase, StageVisit, User
+from workflow.models.types import utcnow
+from workflow.process import CaseFacts, Decision, Event, Stage, decide, next_steps
+from workflow.roles import Role
+from workflow.services import audit
+from workflow.services.cases import check_version, current_assessment
+from workflow.services.errors import ServiceError
+
+
+def facts_for(case: PurchaseCase, actor: User, reason: str = "") -> CaseFacts:
+    """Everything the guards ask about this case, read from the database once."""
+    assessment = current_assessment(case)
+    return CaseFacts(
+        actor_id=actor.id,
+        actor_role=Role(actor.role),
+        actor_approval_limit=actor.approval_limit,
+        acute=case.acute,
+        assessed_themes=assessment.assessed_theme_count if assessment else 0,
+        support_need_set=bool(assessment and assessment.support_need),
+        goals=len(assessment.goals) if assessment else 0,
+        decision_recorded=bool(assessment and assessment.decision_recorded),
+        child_case=case.for_child,
+        child_investigation_recorded=bool(assessment and assessment.child_investigation_date),
+        reason=reason,
+    )
+
+
+def steps_for(case: PurchaseCase, actor: User) -> list[Decision]:
+    """The next steps the actor may take on the case, each allowed or with what is missing."""
+    if not case.can_view(actor):
+        return []
+    return next_steps(Stage(case.stage), facts_for(case, actor))
+
+
+def _on_reassess(case: PurchaseCase, actor: User, reason: str) -> None:
+    from workflow.services.needs import start_reassessment
+    start_reassessment(case)
+
+
+def _on_cancel(case: PurchaseCase, actor: User, reason: str) -> None:
+    case.cancel_reason = reason.strip()
+    case.closed_at = utcnow()
+
+
+def _on_close(case: PurchaseCase, actor: User, reason: str) -> None:
+    case.closed_at = utcnow()
+
+
+# What an event does besides moving the stage. Later stages add theirs here.
+EFFECTS = {
+    Event.REASSESS: _on_reassess,
+    Event.CANCEL: _on_cancel,
+    Event.CLOSE: _on_close,
+}
+
+
+def take_step(case: PurchaseCase, event: Event, actor: User, *, version: int | None = None,
+              reason: str = "") -> Decision:
+    """Carry out one event of the process on a case, or raise ServiceError with what is missing."""
+    check_version(case, version)
+    if not case.can_view(actor):
+        raise ServiceError(_("You are not on this case."))
+    source = Stage(case.stage)
+    decision = decide(source, event, facts_for(case, actor, reason))
+    if not decision.allowed:
+        raise ServiceError(" ".join(decision.refusals))
+    effect = EFFECTS.get(event)
+    if effect:
+        effect(case, actor, reason)
+    now = utcnow()
+    if decision.target != source:
+        db.session.execute(update(StageVisit).where(StageVisit.case_id == case.id, StageVisit.left_at.is_(None))
+                           .values(left_at=now))
+        db.session.add(StageVisit(case_id=case.id, stage=decision.target, entered_at=now))
+        case.stage = decision.target
+        case.stage_entered_at = now
+    case.changed_at = now
+    details = {"event": str(event), "from": str(source), "to": str(decision.target)}
+    if reason.strip():
+        details["reason"] = reason.strip()
+    audit.record("case.step", case, details, actor=actor)
+    return decision
+
+
+def stage_durations(case: PurchaseCase) -> list[StageVisit]:
+    return list(db.session.scalars(select(StageVisit).where(StageVisit.case_id == case.id).order_by(StageVisit.id)))
