@@ -96,7 +96,7 @@ def list_cases(user: User, filters: CaseFilters, page_size: int = PAGE_SIZE) -> 
         base.append(search)
 
     counted = select(PurchaseCase.stage, func.count()).where(*base).group_by(PurchaseCase.stage)
-    stage_counts = dict(db.session.execute(counted).tuples().all())
+    stage_counts = dict(db.session.execute(counted).all())
 
     conditions = list(base)
     if filters.stage:
