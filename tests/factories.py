@@ -31,7 +31,7 @@ def make_case(owner: User, *, legal_basis: str = "SEL-108", acute: bool = False,
 
 def assess(case: PurchaseCase, decided_by: User, *, child_investigation: date | None = None) -> None:
     assessment = cases.current_assessment(case)
-    needs.save_assessment(case, assessment, version=None, data=needs.AssessmentInput(
+    needs.save_assessment(case, assessment, version=None, actor=decided_by, data=needs.AssessmentInput(
         support_need="high", expected_duration="2 år", wishes="Vil bo tæt på sin søster",
         special_conditions="", required_hours_per_week=None, consent_to_contact_suppliers=True,
         consent_date=date(2026, 11, 1), child_investigation_date=child_investigation,

@@ -149,7 +149,7 @@ def _assess(case: PurchaseCase, owner: User, rng: random.Random, complete: bool,
               if rng.random() < 0.8 or not complete}
     goals = [needs.GoalInput(*goal) for goal in rng.sample(GOALS, rng.randint(1, 3))]
     decided = date.today() - timedelta(days=rng.randint(1, 30))
-    needs.save_assessment(case, assessment, version=None, data=needs.AssessmentInput(
+    needs.save_assessment(case, assessment, version=None, actor=owner, data=needs.AssessmentInput(
         support_need=rng.choice(("moderate", "high", "complete")), expected_duration=rng.choice(
             ("2 år", "Varigt, revurderes årligt", "6 måneder")),
         wishes="Ønsker at bo tæt på sin familie." if rng.random() < 0.6 else "",

@@ -50,28 +50,28 @@ def timestamp(value: datetime | None) -> str:
     return format_datetime(value, "dd-MM-yyyy HH:mm")
 
 
-def _stage_label(stage) -> str:
+def stage_label(stage) -> str:
     return Stage(stage).label
 
 
-def _legal_basis_label(code: str) -> str:
+def legal_basis_label(code: str) -> str:
     basis = LEGAL_BASES.get(code)
     return basis.label if basis else code
 
 
-def _target_group_label(code: str) -> str:
+def target_group_label(code: str) -> str:
     return str(TARGET_GROUP_LABELS.get(code, code))
 
 
-def _level_label(level: int | None) -> str:
+def level_label(level: int | None) -> str:
     return str(vum.NOT_ASSESSED if level is None else vum.LEVEL_LABELS[level])
 
 
-def _support_need_label(code: str) -> str:
+def support_need_label(code: str) -> str:
     return str(vum.SUPPORT_NEED_LABELS.get(code, code))
 
 
-def _goal_type_label(code: str) -> str:
+def goal_type_label(code: str) -> str:
     return str(vum.GOAL_TYPE_LABELS.get(code, code))
 
 
@@ -79,8 +79,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, number=number, day=day, timestamp=timestamp)
     app.jinja_env.globals.update(
-        stage_label=_stage_label, legal_basis_label=_legal_basis_label, target_group_label=_target_group_label,
-        level_label=_level_label, support_need_label=_support_need_label, goal_type_label=_goal_type_label)
+        stage_label=stage_label, legal_basis_label=legal_basis_label, target_group_label=target_group_label,
+        level_label=level_label, support_need_label=support_need_label, goal_type_label=goal_type_label)
 
     @app.context_processor
     def language():

@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from workflow.extensions import db
+from workflow.i18n import legal_basis_label
 from workflow.models import AuditEvent, CaseComment, NeedsAssessment, PurchaseCase, Role, User
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.process import PROCESS_STAGES, STAGES, Stage
 from workflow.services import needs, transitions
-from workflow.vum import THEMES
+from workflow.vocabulary import TARGET_GROUP_LABELS
+from workflow.vum import LEVEL_LABELS, SUPPORT_NEED_LABELS, THEMES
 
 
 def caseworkers_of(unit_id: int) -> list[User]:
@@ -184,18 +186,40 @@ FIELD_LABELS = {
 }
 
 
+def _value(name: str, value, people: dict[int, str]):
+    """A stored before/after value as a person reads it."""
+    if value is None or value == "":
+        return "–"
+    if name.endswith("_id") and isinstance(value, int):
+        return people.get(value, value)
+    if name.startswith("theme:"):
+        return str(LEVEL_LABELS.get(value, value))
+    if name == "support_need":
+        return str(SUPPORT_NEED_LABELS.get(value, value))
+    if name == "legal_basis":
+        return legal_basis_label(value)
+    if name == "target_group":
+        return str(TARGET_GROUP_LABELS.get(value, value))
+    if isinstance(value, bool) or value in ("True", "False"):
+        return _("yes") if value in (True, "True") else _("no")
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return f"{value[8:]}-{value[5:7]}-{value[:4]}"  # an ISO date
+    return value
+
+
 def _timeline(case: PurchaseCase) -> list[dict]:
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case.id).options(selectinload(AuditEvent.actor))
         .order_by(AuditEvent.id.desc()).limit(200)).all()
     theme_labels = {code: label for code, label, _group in THEMES}
+    people = {user.id: user.full_name for user in db.session.scalars(select(User))}
     rows = []
     for event in events:
         changes = []
         for name, (before, after) in (event.details.get("changes") or {}).items():
             is_theme = name.startswith("theme:")
             label = theme_labels.get(name[6:], name) if is_theme else FIELD_LABELS.get(name, name)
-            changes.append((str(label), before, after))
+            changes.append((str(label), _value(name, before, people), _value(name, after, people)))
         what = str(ACTION_LABELS.get(event.action, event.action))
         if event.action == "case.step":
             what = _("moved the case from %(source)s to %(target)s",

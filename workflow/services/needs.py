@@ -60,7 +60,7 @@ def _validate(case: PurchaseCase, data: AssessmentInput) -> None:
 
 
 def save_assessment(case: PurchaseCase, assessment: NeedsAssessment, *, version: int | None,
-                    data: AssessmentInput) -> dict:
+                    data: AssessmentInput, actor: User | None = None) -> dict:
     """Store the assessment; editable only while the case is in the needs stage."""
     check_version(assessment, version)
     if case.stage != Stage.NEEDS:
@@ -102,7 +102,7 @@ def save_assessment(case: PurchaseCase, assessment: NeedsAssessment, *, version:
     if changed:
         flag_modified(assessment, "support_need")  # themes and goals count too: move the version on
         db.session.flush()
-        audit.record("needs.saved", assessment, {"changes": changed}, case=case)
+        audit.record("needs.saved", assessment, {"changes": changed}, case=case, actor=actor)
     return changed
 
 

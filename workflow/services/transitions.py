@@ -36,7 +36,8 @@ def steps_for(case: PurchaseCase, actor: User) -> list[Decision]:
     """The next steps the actor may take on the case, each allowed or with what is missing."""
     if not case.can_view(actor):
         return []
-    return next_steps(Stage(case.stage), facts_for(case, actor))
+    # A reason is asked for on the step's own form, so it is not "missing" on the case page.
+    return next_steps(Stage(case.stage), facts_for(case, actor, reason="(asked on the form)"))
 
 
 def _on_reassess(case: PurchaseCase, actor: User, reason: str) -> None:
