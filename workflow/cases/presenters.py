@@ -246,7 +246,7 @@ def case_page(case: PurchaseCase, user: User) -> CasePageView:
     return CasePageView(
         steps=_step_indicator(case),
         stage_info=STAGES[Stage(case.stage)],
-        next_steps=transitions.steps_for(case, user),
+        next_steps=transitions.steps_for(case, user, assessment),
         assessment=assessment,
         themes=themes,
         timeline=_timeline(case),

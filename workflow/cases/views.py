@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from workflow import legal_basis
 from workflow.cases import presenters
@@ -36,7 +37,9 @@ def only_staff():
 
 def load_case(case_id: int) -> PurchaseCase:
     """The case if the user may see it; otherwise 404, never a hint that it exists."""
-    case = db.session.get(PurchaseCase, case_id)
+    case = db.session.get(PurchaseCase, case_id, options=[
+        joinedload(PurchaseCase.citizen), joinedload(PurchaseCase.unit), joinedload(PurchaseCase.owner),
+        joinedload(PurchaseCase.procurement), joinedload(PurchaseCase.economy)])
     if case is None or not case.can_view(current_user):
         abort(404)
     return case

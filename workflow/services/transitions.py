@@ -14,9 +14,9 @@ from workflow.services.cases import check_version, current_assessment
 from workflow.services.errors import ServiceError
 
 
-def facts_for(case: PurchaseCase, actor: User, reason: str = "") -> CaseFacts:
+def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None) -> CaseFacts:
     """Everything the guards ask about this case, read from the database once."""
-    assessment = current_assessment(case)
+    assessment = assessment or current_assessment(case)
     return CaseFacts(
         actor_id=actor.id,
         actor_role=Role(actor.role),
@@ -32,12 +32,13 @@ def facts_for(case: PurchaseCase, actor: User, reason: str = "") -> CaseFacts:
     )
 
 
-def steps_for(case: PurchaseCase, actor: User) -> list[Decision]:
+def steps_for(case: PurchaseCase, actor: User, assessment=None) -> list[Decision]:
     """The next steps the actor may take on the case, each allowed or with what is missing."""
     if not case.can_view(actor):
         return []
     # A reason is asked for on the step's own form, so it is not "missing" on the case page.
-    return next_steps(Stage(case.stage), facts_for(case, actor, reason="(asked on the form)"))
+    facts = facts_for(case, actor, reason="(asked on the form)", assessment=assessment)
+    return next_steps(Stage(case.stage), facts)
 
 
 def _on_reassess(case: PurchaseCase, actor: User, reason: str) -> None:
