@@ -3,6 +3,7 @@ from workflow.models.access import LoginAttempt, UserSession
 from workflow.models.audit import AccessLog, AppendOnlyError, AuditEvent
 from workflow.models.cases import CaseComment, Citizen, PurchaseCase, StageVisit
 from workflow.models.needs import Goal, NeedsAssessment, ThemeAssessment
+from workflow.models.offers import Offer, OfferImport, OfferPrice, OfferTerm, ShortlistEntry, Supplier
 from workflow.models.settings import Setting
 from workflow.models.users import Unit, User
 from workflow.roles import Role
@@ -16,10 +17,16 @@ __all__ = [
     "Goal",
     "LoginAttempt",
     "NeedsAssessment",
+    "Offer",
+    "OfferImport",
+    "OfferPrice",
+    "OfferTerm",
     "PurchaseCase",
     "Role",
     "Setting",
+    "ShortlistEntry",
     "StageVisit",
+    "Supplier",
     "ThemeAssessment",
     "Unit",
     "User",
