@@ -66,11 +66,15 @@ def _register_blueprints(app: Flask) -> None:
     from workflow.auth.views import bp as auth_bp
     from workflow.cases.views import bp as cases_bp
     from workflow.main.views import bp as main_bp
+    from workflow.market.views import bp as market_bp
+    from workflow.offers.views import bp as offers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(cases_bp)
+    app.register_blueprint(market_bp)
+    app.register_blueprint(offers_bp)
 
 
 @event.listens_for(Engine, "connect")

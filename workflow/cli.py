@@ -28,7 +28,9 @@ def _is_demo_only() -> bool:
 def seed_demo_data() -> None:
     """Staff and a few dozen cases in all stages."""
     people = demo.seed_staff()
-    demo.seed_cases(people)
+    demo.seed_registry()
+    opened = demo.seed_cases(people)
+    demo.seed_shortlists(opened)
 
 
 def init_app(app: Flask) -> None:
@@ -84,3 +86,30 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(f"Not an amount: {approval_limit}") from error
         db.session.commit()
         click.echo(f"User {user.login} created.")
+
+    @app.cli.command("import-offers")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def import_offers(file: str):
+        """Import the offer registry from a CSV file (columns: see README); all rows or none."""
+        from workflow.services import offer_import
+
+        with open(file, "rb") as handle:
+            data = handle.read(offer_import.MAX_CHARS * 4 + 1)  # UTF-8 takes at most 4 bytes a character
+        if len(data) > offer_import.MAX_CHARS * 4:
+            raise click.ClickException(f"The file is too large: at most {offer_import.MAX_CHARS} characters.")
+        try:
+            plan = offer_import.plan_import(offer_import.decode(data))
+        except ServiceError as error:
+            raise click.ClickException(error.message) from error
+        if not plan.ok:
+            for row_error in plan.errors:
+                click.echo(str(row_error), err=True)
+            db.session.rollback()
+            raise click.ClickException(f"{len(plan.errors)} error(s); nothing was imported.")
+        try:
+            summary = offer_import.apply_import(plan, actor=None)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        click.echo("Imported: " + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in summary.items()))

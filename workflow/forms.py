@@ -5,7 +5,9 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import ValidationError
 
@@ -105,3 +107,16 @@ class VersionField(HiddenField):
         except ValueError as error:
             self.data = None
             raise ValidationError(_l("The form is not valid. Reload the page.")) from error
+
+
+def show_refusal(form, error) -> None:
+    """Show a service's refusal (ServiceError) at its field, or as a message at the top of the page."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+class PlainForm(FlaskForm):
+    """A form with nothing but its CSRF token: sign-out, confirmations and other one-button actions."""

@@ -7,12 +7,16 @@ from decimal import Decimal
 from babel.numbers import format_currency, format_decimal
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 
 from workflow import vum
 from workflow.extensions import babel
 from workflow.legal_basis import BY_CODE as LEGAL_BASES
+from workflow.legal_basis import choices as legal_basis_choices
+from workflow.municipalities import BY_CODE as MUNICIPALITIES
+from workflow.municipalities import choices as municipality_choices
 from workflow.process import Stage
-from workflow.vocabulary import TARGET_GROUP_LABELS
+from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
 
 
 def select_locale() -> str:
@@ -75,12 +79,40 @@ def goal_type_label(code: str) -> str:
     return str(vum.GOAL_TYPE_LABELS.get(code, code))
 
 
+PRICE_UNIT_LABELS = {"døgn": _l("per day"), "måned": _l("per month"), "time": _l("per hour"),
+                     "engangsbeløb": _l("one-off")}
+
+
+def price_unit_label(unit: str) -> str:
+    return str(PRICE_UNIT_LABELS.get(unit, unit))
+
+
+def service_type_label(code: str) -> str:
+    return str(SERVICE_TYPE_LABELS.get(code, code))
+
+
+def municipality_name(code: str) -> str:
+    municipality = MUNICIPALITIES.get(code)
+    return municipality.name if municipality else code
+
+
+SUPPLIER_TYPE_LABELS = {"kommunal": _l("Municipal"), "regional": _l("Regional"), "privat": _l("Private"),
+                        "selvejende": _l("Self-governing")}
+
+
+def supplier_type_label(kind: str) -> str:
+    return str(SUPPLIER_TYPE_LABELS.get(kind, kind))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, number=number, day=day, timestamp=timestamp)
     app.jinja_env.globals.update(
         stage_label=stage_label, legal_basis_label=legal_basis_label, target_group_label=target_group_label,
-        level_label=level_label, support_need_label=support_need_label, goal_type_label=goal_type_label)
+        level_label=level_label, support_need_label=support_need_label, goal_type_label=goal_type_label,
+        price_unit_label=price_unit_label, service_type_label=service_type_label,
+        municipality_name=municipality_name, supplier_type_label=supplier_type_label,
+        legal_basis_options=legal_basis_choices, municipality_options=municipality_choices)
 
     @app.context_processor
     def language():

@@ -14,6 +14,7 @@ class LegalBasis:
     title: object      # lazily translated
     for_children: bool
     placement: bool    # a stay away from home: follow-up within 3 months, then yearly
+    typical_services: tuple[str, ...] = ()  # the service types a market scan looks for by default
 
     @property
     def label(self) -> str:
@@ -22,16 +23,19 @@ class LegalBasis:
 
 
 LEGAL_BASES: tuple[LegalBasis, ...] = (
-    LegalBasis("SEL-85", "SEL", "§ 85", _l("Socio-educational support"), False, False),
-    LegalBasis("SEL-103", "SEL", "§ 103", _l("Sheltered employment"), False, False),
-    LegalBasis("SEL-104", "SEL", "§ 104", _l("Activity and social offers"), False, False),
-    LegalBasis("SEL-107", "SEL", "§ 107", _l("Temporary residential offer"), False, True),
-    LegalBasis("SEL-108", "SEL", "§ 108", _l("Long-term residential offer"), False, True),
-    LegalBasis("SEL-110", "SEL", "§ 110", _l("Shelter (forsorgshjem/herberg)"), False, True),
-    LegalBasis("BL-32", "BL", "§ 32", _l("Supportive measures"), True, False),
-    LegalBasis("BL-43", "BL", "§ 43", _l("Placement location"), True, True),
-    LegalBasis("BL-46", "BL", "§ 46", _l("Placement with consent"), True, True),
-    LegalBasis("BL-47", "BL", "§ 47", _l("Placement without consent"), True, True),
+    LegalBasis("SEL-85", "SEL", "§ 85", _l("Socio-educational support"), False, False,
+               ("socio_educational_support",)),
+    LegalBasis("SEL-103", "SEL", "§ 103", _l("Sheltered employment"), False, False, ("sheltered_employment",)),
+    LegalBasis("SEL-104", "SEL", "§ 104", _l("Activity and social offers"), False, False, ("activity",)),
+    LegalBasis("SEL-107", "SEL", "§ 107", _l("Temporary residential offer"), False, True,
+               ("residence", "socio_educational_support")),
+    LegalBasis("SEL-108", "SEL", "§ 108", _l("Long-term residential offer"), False, True,
+               ("residence", "socio_educational_support", "personal_help")),
+    LegalBasis("SEL-110", "SEL", "§ 110", _l("Shelter (forsorgshjem/herberg)"), False, True, ("residence",)),
+    LegalBasis("BL-32", "BL", "§ 32", _l("Supportive measures"), True, False, ("counselling", "treatment")),
+    LegalBasis("BL-43", "BL", "§ 43", _l("Placement location"), True, True, ("residence", "teaching")),
+    LegalBasis("BL-46", "BL", "§ 46", _l("Placement with consent"), True, True, ("residence", "teaching")),
+    LegalBasis("BL-47", "BL", "§ 47", _l("Placement without consent"), True, True, ("residence", "treatment")),
 )
 
 BY_CODE = {basis.code: basis for basis in LEGAL_BASES}

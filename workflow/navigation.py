@@ -15,18 +15,19 @@ class MenuItem:
     endpoint: str
     label: object
     roles: tuple[Role, ...]
-    section: str  # endpoints starting with this mark the item as current
+    section: tuple[str, ...]  # endpoints starting with one of these mark the item as current
 
 
 STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
 
 MENU = (
-    MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), "main.start"),
-    MenuItem("cases.case_list_page", _l("Cases"), STAFF, "cases."),
-    MenuItem("admin.user_list", _l("Users"), (Role.ADMIN,), "admin.user"),
-    MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), "admin.unit"),
-    MenuItem("admin.settings_page", _l("Settings"), (Role.ADMIN,), "admin.settings"),
-    MenuItem("admin.audit_log", _l("Audit log"), (Role.ADMIN,), "admin.audit"),
+    MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), ("main.start",)),
+    MenuItem("cases.case_list_page", _l("Cases"), STAFF, ("cases.", "market.")),
+    MenuItem("offers.offer_list", _l("Offer registry"), (*STAFF, Role.ADMIN), ("offers.",)),
+    MenuItem("admin.user_list", _l("Users"), (Role.ADMIN,), ("admin.user",)),
+    MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), ("admin.unit",)),
+    MenuItem("admin.settings_page", _l("Settings"), (Role.ADMIN,), ("admin.settings",)),
+    MenuItem("admin.audit_log", _l("Audit log"), (Role.ADMIN,), ("admin.audit",)),
 )
 
 

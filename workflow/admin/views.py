@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from workflow.admin.forms import NewUserForm, ResetPasswordForm, SettingsForm, UnitForm, UserForm
 from workflow.extensions import db
+from workflow.forms import show_refusal
 from workflow.legal_basis import LEGAL_BASES
 from workflow.models import AuditEvent, Role, Unit, User
 from workflow.security import roles_required
@@ -38,14 +39,6 @@ def _get_or_404(model, object_id: int):
     return obj
 
 
-def _refused(form, error: ServiceError):
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-
-
 @bp.route("/")
 def index():
     return redirect(url_for("admin.user_list"))
@@ -71,7 +64,7 @@ def user_new():
                 password=form.password.data, approval_limit=form.approval_limit.data)
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("User %(name)s created.", name=user.full_name), "success")
@@ -98,7 +91,7 @@ def user_edit(user_id: int):
                                    stale=error.message), 409
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Changes to %(name)s saved.", name=user.full_name), "success")
@@ -149,7 +142,7 @@ def unit_form(unit_id: int | None = None):
             return render_template("admin/unit_form.html", form=form, unit=unit, stale=error.message), 409
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Unit %(name)s saved.", name=unit.name), "success")

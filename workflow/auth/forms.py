@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from workflow.forms import PlainForm  # noqa: F401 - sign-out uses it
+
 
 class SignInForm(FlaskForm):
     login = StringField(_l("Login name"), validators=[DataRequired(), Length(max=128)],
@@ -10,10 +12,6 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
     next = HiddenField()
-
-
-class PlainForm(FlaskForm):
-    """A form with nothing but its CSRF token: sign-out and other one-button actions."""
 
 
 class LanguageForm(FlaskForm):

@@ -15,7 +15,7 @@ from workflow.i18n import legal_basis_label
 from workflow.models import AuditEvent, CaseComment, NeedsAssessment, PurchaseCase, Role, User
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.process import PROCESS_STAGES, STAGES, Stage
-from workflow.services import needs, transitions
+from workflow.services import needs, shortlist, transitions
 from workflow.vocabulary import TARGET_GROUP_LABELS
 from workflow.vum import LEVEL_LABELS, SUPPORT_NEED_LABELS, THEMES
 
@@ -145,6 +145,7 @@ class CasePageView:
     home_municipality: str
     age: int
     visits: list
+    shortlist: list
 
 
 def _step_indicator(case: PurchaseCase) -> list[StepView]:
@@ -171,6 +172,9 @@ ACTION_LABELS = {
     "case.cpr_shown": _l("viewed the CPR number"),
     "case.step": _l("moved the case on"),
     "needs.saved": _l("saved the needs assessment"),
+    "shortlist.added": _l("shortlisted an offer"),
+    "shortlist.removed": _l("removed an offer from the shortlist"),
+    "shortlist.note": _l("changed the note on a shortlisted offer"),
 }
 
 FIELD_LABELS = {
@@ -254,4 +258,5 @@ def case_page(case: PurchaseCase, user: User) -> CasePageView:
         home_municipality=municipality.name if municipality else case.citizen.home_municipality,
         age=case.citizen.age_on(date.today()),
         visits=transitions.stage_durations(case),
+        shortlist=shortlist.entries(case),
     )

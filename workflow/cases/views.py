@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from workflow import legal_basis
 from workflow.cases import presenters
@@ -17,9 +16,11 @@ from workflow.cases.forms import (
     StepForm,
     TeamForm,
 )
+from workflow.cases.loading import load_case
 from workflow.errors import render_error
 from workflow.extensions import db
-from workflow.models import PurchaseCase, Role, User
+from workflow.forms import show_refusal
+from workflow.models import Role, User
 from workflow.process import Event, Stage
 from workflow.security import roles_required
 from workflow.services import ServiceError, StaleEdit, case_list, cases, needs, transitions
@@ -33,24 +34,6 @@ STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
 @roles_required(*STAFF)
 def only_staff():
     return None
-
-
-def load_case(case_id: int) -> PurchaseCase:
-    """The case if the user may see it; otherwise 404, never a hint that it exists."""
-    case = db.session.get(PurchaseCase, case_id, options=[
-        joinedload(PurchaseCase.citizen), joinedload(PurchaseCase.unit), joinedload(PurchaseCase.owner),
-        joinedload(PurchaseCase.procurement), joinedload(PurchaseCase.economy)])
-    if case is None or not case.can_view(current_user):
-        abort(404)
-    return case
-
-
-def _refused(form, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.route("/cases")
@@ -77,7 +60,7 @@ def search_by_cpr():
         try:
             found = cases.find_by_cpr(current_user, form.cpr.data)
         except ServiceError as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
     form.cpr.data = ""  # never echo the number back into the page
@@ -101,7 +84,7 @@ def new_case():
                 economy=db.session.get(User, form.economy_id.data) if form.economy_id.data else None)
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Case %(number)s opened. Record the needs assessment next.", number=case.number), "success")
@@ -153,7 +136,7 @@ def edit_details(case_id: int):
             return presenters.conflict("cases/details_form.html", form, case, case=case)
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The case details are saved."), "success")
@@ -181,7 +164,7 @@ def edit_needs(case_id: int):
             return presenters.conflict("cases/needs_form.html", form, assessment, case=case)
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The needs assessment is saved."), "success")
@@ -211,7 +194,7 @@ def edit_team(case_id: int):
             return presenters.conflict("cases/team_form.html", form, case, case=case)
         except ServiceError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The team is saved."), "success")
@@ -259,7 +242,7 @@ def take_step(case_id: int, event: str):
         except ServiceError as error:
             db.session.rollback()
             if step in REASON_EVENTS:
-                _refused(form, error)
+                show_refusal(form, error)
                 return render_template("cases/reason_form.html", form=form, case=case, step=step), 422
             flash(error.message, "error")
         else:

@@ -137,6 +137,12 @@ class PurchaseCase(db.Model):
         """Assign colleagues and change owner: the unit's caseworkers and manager."""
         return self.is_open and user.role in (Role.CASEWORKER, Role.MANAGER) and self.can_view(user)
 
+    def can_edit_shortlist(self, user: User) -> bool:
+        """The caseworkers of the unit and the assigned procurement colleague, in the market scan."""
+        if self.stage != Stage.MARKET_SCAN or not self.can_view(user):
+            return False
+        return user.role == Role.CASEWORKER or user.id == self.procurement_id
+
     def can_comment(self, user: User) -> bool:
         return self.can_view(user)
 

@@ -9,7 +9,7 @@ from workflow.models import PurchaseCase, StageVisit, User
 from workflow.models.types import utcnow
 from workflow.process import CaseFacts, Decision, Event, Stage, decide, next_steps
 from workflow.roles import Role
-from workflow.services import audit
+from workflow.services import audit, shortlist
 from workflow.services.cases import check_version, current_assessment
 from workflow.services.errors import ServiceError
 
@@ -17,6 +17,7 @@ from workflow.services.errors import ServiceError
 def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None) -> CaseFacts:
     """Everything the guards ask about this case, read from the database once."""
     assessment = assessment or current_assessment(case)
+    shortlisted, framework_shortlisted = shortlist.facts(case)
     return CaseFacts(
         actor_id=actor.id,
         actor_role=Role(actor.role),
@@ -28,6 +29,8 @@ def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None
         decision_recorded=bool(assessment and assessment.decision_recorded),
         child_case=case.for_child,
         child_investigation_recorded=bool(assessment and assessment.child_investigation_date),
+        shortlist=shortlisted,
+        framework_offer_shortlisted=framework_shortlisted,
         reason=reason,
     )
 

@@ -1,0 +1,21 @@
+"""Forms of the market scan and the shortlist."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class ShortlistAddForm(FlaskForm):
+    offer_id = IntegerField(validators=[DataRequired()])
+    score = IntegerField(validators=[Optional()])
+    note = TextAreaField(_l("Why this offer"), validators=[Optional(), Length(max=2000)])
+
+
+class ShortlistNoteForm(FlaskForm):
+    note = TextAreaField(_l("Why this offer"), validators=[Optional(), Length(max=2000)])
+
+
+class ShortlistRemoveForm(FlaskForm):
+    entry = HiddenField()

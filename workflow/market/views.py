@@ -1,0 +1,134 @@
+"""Stage 2 on a case: the market scan at /cases/<id>/market-scan and the shortlist."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workflow import legal_basis
+from workflow.cases.loading import load_case
+from workflow.extensions import db
+from workflow.forms import parse_money
+from workflow.market.forms import ShortlistAddForm, ShortlistNoteForm, ShortlistRemoveForm
+from workflow.models import Offer, Role, ShortlistEntry
+from workflow.security import roles_required
+from workflow.services import ServiceError, cases, market_scan, shortlist
+from workflow.vocabulary import SERVICE_TYPES, TARGET_GROUPS
+
+bp = Blueprint("market", __name__)
+
+
+@bp.before_request
+@roles_required(Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
+def only_staff():
+    return None
+
+
+def _filters(case) -> market_scan.ScanFilters:
+    args = request.args
+    basis = args.get("legal_basis", case.legal_basis)
+    if basis not in legal_basis.BY_CODE:
+        basis = case.legal_basis
+    services = [code for code in args.getlist("service") if code in dict(SERVICE_TYPES)]
+    max_annual = None
+    if args.get("max_annual"):
+        try:
+            max_annual = parse_money(args["max_annual"])
+        except ValueError:
+            flash(_("Write the highest annual cost as an amount, for example 1.200.000."), "error")
+    return market_scan.ScanFilters(
+        legal_basis=basis,
+        target_group=args.get("target_group", case.target_group if "submitted" not in args else ""),
+        service_types=services, vacancy_only=args.get("vacancy") == "1", approved_only=args.get("approved") == "1",
+        framework_only=args.get("framework") == "1", max_km=args.get("max_km", type=int), max_annual=max_annual,
+        sort=args.get("sort", "score"))
+
+
+def _needs(case, filters) -> market_scan.CaseNeeds:
+    assessment = cases.current_assessment(case)
+    return market_scan.CaseNeeds(
+        target_group=case.target_group, home_municipality=case.citizen.home_municipality,
+        budget_frame=case.budget_frame, hours_per_week=assessment.required_hours_per_week if assessment else None,
+        acute=case.acute,
+        wanted_services=filters.service_types or list(legal_basis.BY_CODE[case.legal_basis].typical_services))
+
+
+@bp.route("/cases/<int:case_id>/market-scan")
+def scan(case_id: int):
+    case = load_case(case_id)
+    filters = _filters(case)
+    rows = market_scan.run_scan(case, _needs(case, filters), filters, date.today())
+    cases.log_access(current_user, case, "market_scan.view", "Markedsafdækning")
+    db.session.commit()
+    return render_template(
+        "market/scan.html", case=case, rows=rows[:100], total=len(rows), filters=filters,
+        entries=shortlist.entries(case), can_edit=case.can_edit_shortlist(current_user),
+        add_form=ShortlistAddForm(), note_form=ShortlistNoteForm(), remove_form=ShortlistRemoveForm(),
+        legal_basis_options=legal_basis.choices(), target_groups=TARGET_GROUPS, service_types=SERVICE_TYPES)
+
+
+def _back(case):
+    return redirect(url_for("market.scan", case_id=case.id, **request.args) + "#kortliste")
+
+
+@bp.route("/cases/<int:case_id>/shortlist", methods=["POST"])
+def add(case_id: int):
+    case = load_case(case_id)
+    form = ShortlistAddForm()
+    if not form.validate_on_submit():
+        flash(_("Choose an offer to shortlist."), "error")
+        return _back(case)
+    offer = db.session.get(Offer, form.offer_id.data)
+    if offer is None:
+        abort(404)
+    try:
+        shortlist.add(case, offer, current_user, form.note.data or "", form.score.data)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(offer)s is on the shortlist.", offer=offer.name), "success")
+    return _back(case)
+
+
+def _entry(case, entry_id: int) -> ShortlistEntry:
+    entry = db.session.get(ShortlistEntry, entry_id)
+    if entry is None or entry.case_id != case.id:
+        abort(404)
+    return entry
+
+
+@bp.route("/cases/<int:case_id>/shortlist/<int:entry_id>/note", methods=["POST"])
+def note(case_id: int, entry_id: int):
+    case = load_case(case_id)
+    entry = _entry(case, entry_id)
+    form = ShortlistNoteForm()
+    if form.validate_on_submit():
+        try:
+            shortlist.update_note(case, entry, current_user, form.note.data or "")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The note is saved."), "success")
+    return _back(case)
+
+
+@bp.route("/cases/<int:case_id>/shortlist/<int:entry_id>/remove", methods=["POST"])
+def remove(case_id: int, entry_id: int):
+    case = load_case(case_id)
+    entry = _entry(case, entry_id)
+    if ShortlistRemoveForm().validate_on_submit():
+        try:
+            shortlist.remove(case, entry, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The offer is removed from the shortlist."), "success")
+    return _back(case)

@@ -1,0 +1,231 @@
+"""The offer registry at /offers: browse, read, edit by hand, import from CSV."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from workflow.extensions import db
+from workflow.forms import PlainForm, show_refusal
+from workflow.models import Offer, OfferImport, OfferTerm, PurchaseCase, Role, ShortlistEntry, Supplier
+from workflow.offers.forms import ImportForm, OfferForm, SupplierForm
+from workflow.security import roles_required
+from workflow.services import ServiceError, StaleEdit, offer_import, registry, settings
+
+bp = Blueprint("offers", __name__, url_prefix="/offers")
+
+READERS = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER, Role.ADMIN)
+EDITORS = (Role.PROCUREMENT, Role.ADMIN)
+PAGE_SIZE = 50
+
+
+@bp.before_request
+@roles_required(*READERS)
+def only_staff():
+    return None
+
+
+def _get(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _stale_before() -> date:
+    months = settings.get("offer_stale_months")
+    today = date.today()
+    month = today.month - months
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, min(today.day, 28))
+
+
+@bp.route("")
+def offer_list():
+    q = request.args.get("q", "").strip()[:100]
+    basis = request.args.get("legal_basis", "")
+    municipality = request.args.get("municipality", "")
+    approval = request.args.get("approval", "")
+    stale = request.args.get("stale") == "1"
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    conditions = [Offer.active.is_(True)] if request.args.get("inactive") != "1" else []
+    if q:
+        pattern = "%" + q.replace("%", "").replace("_", "") + "%"
+        conditions.append(or_(Offer.name.ilike(pattern), Supplier.name.ilike(pattern), Offer.key == q))
+    if basis:
+        conditions.append(Offer.id.in_(select(OfferTerm.offer_id).where(OfferTerm.kind == "legal_basis",
+                                                                        OfferTerm.code == basis)))
+    if municipality:
+        conditions.append(Offer.municipality == municipality)
+    if approval:
+        conditions.append(Offer.approval_status == approval)
+    if stale:
+        conditions.append(Offer.data_updated_on < _stale_before())
+    base = select(Offer).join(Supplier).where(*conditions)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    offers = db.session.scalars(base.options(selectinload(Offer.supplier), selectinload(Offer.terms))
+                                .order_by(Offer.name, Offer.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("offers/list.html", offers=offers, total=total, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), stale_before=_stale_before(),
+                           can_edit=current_user.role in EDITORS)
+
+
+def _cases_using(offer_ids) -> list[tuple[ShortlistEntry, PurchaseCase]]:
+    """Cases that shortlisted these offers, only those the user may see."""
+    if current_user.role == Role.ADMIN:
+        return []
+    entries = db.session.scalars(
+        select(ShortlistEntry).join(PurchaseCase, PurchaseCase.id == ShortlistEntry.case_id)
+        .where(ShortlistEntry.offer_id.in_(offer_ids), PurchaseCase.visible_to(current_user))
+        .options(selectinload(ShortlistEntry.case).selectinload(PurchaseCase.citizen),
+                 selectinload(ShortlistEntry.offer))
+        .order_by(ShortlistEntry.id.desc()).limit(100)).all()
+    return list(entries)
+
+
+@bp.route("/<int:offer_id>")
+def offer_page(offer_id: int):
+    offer = _get(Offer, offer_id)
+    return render_template("offers/offer.html", offer=offer, uses=_cases_using([offer.id]),
+                           stale_before=_stale_before(), can_edit=current_user.role in EDITORS)
+
+
+@bp.route("/suppliers/<int:supplier_id>")
+def supplier_page(supplier_id: int):
+    supplier = _get(Supplier, supplier_id)
+    return render_template("offers/supplier.html", supplier=supplier,
+                           uses=_cases_using([offer.id for offer in supplier.offers]),
+                           can_edit=current_user.role in EDITORS)
+
+
+def _supplier_input(form) -> registry.SupplierInput:
+    return registry.SupplierInput(
+        cvr=(form.cvr.data or "").strip(), name=form.name.data or "", supplier_type=form.supplier_type.data,
+        ean=(form.ean.data or "").strip(), address=form.address.data or "", contact_name=form.contact_name.data or "",
+        contact_email=form.contact_email.data or "", contact_phone=form.contact_phone.data or "",
+        notes=form.notes.data or "")
+
+
+@bp.route("/suppliers/new", methods=["GET", "POST"])
+@bp.route("/suppliers/<int:supplier_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def supplier_form(supplier_id: int | None = None):
+    supplier = _get(Supplier, supplier_id) if supplier_id else None
+    form = SupplierForm(obj=supplier)
+    if supplier is not None and request.method == "GET":
+        form.version.data = supplier.version
+    if form.validate_on_submit():
+        try:
+            if supplier is None:
+                supplier = registry.create_supplier(_supplier_input(form))
+            else:
+                registry.update_supplier(supplier, form.version.data, _supplier_input(form))
+        except StaleEdit as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("offers/supplier_form.html", form=form, supplier=supplier), 409
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The supplier is saved."), "success")
+            return redirect(url_for("offers.supplier_page", supplier_id=supplier.id))
+    return render_template("offers/supplier_form.html", form=form, supplier=supplier)
+
+
+def _offer_input(form) -> registry.OfferInput:
+    return registry.OfferInput(
+        key=form.key.data or "", name=form.name.data or "", municipality=form.municipality.data,
+        list_price=form.list_price.data, price_unit=form.price_unit.data,
+        price_effective_from=form.price_effective_from.data, approval_status=form.approval_status.data,
+        data_updated_on=form.data_updated_on.data, address=form.address.data or "",
+        legal_bases=form.legal_bases.data or [], target_groups=form.target_groups.data or [],
+        service_types=form.service_types.data or [], places=form.places.data, vacancies=form.vacancies.data,
+        approved_on=form.approved_on.data, framework_agreement=form.framework_agreement.data,
+        framework_name=form.framework_name.data or "", quality_note=form.quality_note.data or "")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:offer_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def offer_form(offer_id: int | None = None):
+    offer = _get(Offer, offer_id) if offer_id else None
+    form = OfferForm(obj=offer)
+    form.supplier_id.choices = [(s.id, s.name) for s in db.session.scalars(select(Supplier).order_by(Supplier.name))]
+    if request.method == "GET":
+        if offer is not None:
+            form.version.data = offer.version
+            form.legal_bases.data, form.target_groups.data = offer.legal_bases, offer.target_groups
+            form.service_types.data = offer.service_types
+        elif request.args.get("supplier", type=int):
+            form.supplier_id.data = request.args.get("supplier", type=int)
+    if form.validate_on_submit():
+        try:
+            if offer is None:
+                offer = registry.create_offer(_get(Supplier, form.supplier_id.data), _offer_input(form), date.today())
+            else:
+                offer.supplier_id = form.supplier_id.data
+                registry.update_offer(offer, form.version.data, _offer_input(form), date.today(),
+                                      active=form.active.data)
+        except StaleEdit as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("offers/offer_form.html", form=form, offer=offer), 409
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The offer is saved."), "success")
+            return redirect(url_for("offers.offer_page", offer_id=offer.id))
+    return render_template("offers/offer_form.html", form=form, offer=offer)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def import_upload():
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            text = offer_import.decode(form.file.data.read())
+        except ServiceError as error:
+            form.file.errors.append(error.message)
+        else:
+            batch = offer_import.store_for_preview(form.file.data.filename or "offers.csv", text, current_user)
+            db.session.commit()
+            return redirect(url_for("offers.import_preview", import_id=batch.id))
+    recent = db.session.scalars(select(OfferImport).options(selectinload(OfferImport.uploaded_by))
+                                .order_by(OfferImport.id.desc()).limit(10)).all()
+    return render_template("offers/import.html", form=form, recent=recent, columns=offer_import.COLUMNS)
+
+
+@bp.route("/import/<int:import_id>", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def import_preview(import_id: int):
+    batch = _get(OfferImport, import_id)
+    plan = offer_import.plan_import(batch.content)
+    form = PlainForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if batch.status != "preview":
+            flash(_("This file has been handled already."), "error")
+        else:
+            try:
+                summary = offer_import.apply_import(plan, current_user)
+            except ServiceError as error:
+                db.session.rollback()
+                flash(error.message, "error")
+            else:
+                batch.status, batch.summary = "applied", summary
+                db.session.commit()
+                flash(_("The import is done: %(new)s new and %(updated)s changed offers.",
+                        new=summary.get("new_offers", 0), updated=summary.get("updated_offers", 0)), "success")
+                return redirect(url_for("offers.offer_list"))
+    return render_template("offers/import_preview.html", batch=batch, plan=plan, form=form)
