@@ -58,16 +58,22 @@ def demo(app_ctx):
     db.session.remove()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server, locale="da-DK")
+def new_page(browser, base_url: str):
+    """A page in a fresh browser context (its own cookies), collecting console errors."""
+    context = browser.new_context(base_url=base_url, locale="da-DK")
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.csp_problems = problems
+    return page
+
+
+@pytest.fixture
+def page(browser, live_server):
+    page = new_page(browser, live_server)
     yield page
-    context.close()
+    page.context.close()
 
 
 def sign_in(page, login: str, password: str = DEMO_PASSWORD) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, new_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_case_from_needs_to_market_scan(page, demo, browser, live_server):
     number = page.locator("h1").inner_text().split()[0]
     assert_accessible(page)
 
-    other = browser.new_context(base_url=live_server, locale="da-DK").new_page()
+    other = new_page(browser, live_server)
     sign_in(other, "procurement")
     assert number in other.locator("main").inner_text()  # on the start page's task list
     other.goto("/cases?scope=tasks")

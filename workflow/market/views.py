@@ -40,7 +40,8 @@ def _filters(case) -> market_scan.ScanFilters:
             flash(_("Write the highest annual cost as an amount, for example 1.200.000."), "error")
     return market_scan.ScanFilters(
         legal_basis=basis,
-        target_group=args.get("target_group", case.target_group if "submitted" not in args else ""),
+        # Every offer under the legal basis is shown by default; the target group weighs in the score.
+        target_group=args.get("target_group", ""),
         service_types=services, vacancy_only=args.get("vacancy") == "1", approved_only=args.get("approved") == "1",
         framework_only=args.get("framework") == "1", max_km=args.get("max_km", type=int), max_annual=max_annual,
         sort=args.get("sort", "score"))

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, select
 
@@ -51,9 +50,17 @@ class ScanFilters:
 
 @dataclass
 class ScorePart:
+    """Points for one part of the score, with the reasons (translated only when shown)."""
+
     key: str
     points: int
-    reason: str
+    reasons: object  # a lazily translated text, or a list of them
+
+    @property
+    def reason(self) -> str:
+        if isinstance(self.reasons, list):
+            return "; ".join(str(text) for text in self.reasons)
+        return str(self.reasons)
 
     @property
     def label(self) -> str:
@@ -86,7 +93,7 @@ class ScanRow:
     target_groups: list[str]
     service_types: list[str]
     parts: list[ScorePart]
-    warnings: list[str]
+    warnings: list  # lazily translated texts
     shortlisted: bool = False
 
     @property
@@ -171,17 +178,17 @@ def _fit(row_groups, row_services, needs: CaseNeeds) -> ScorePart:
     points, reasons = 0, []
     if needs.target_group in row_groups:
         points += 25
-        reasons.append(_("serves the case's target group"))
+        reasons.append(_l("serves the case's target group"))
     else:
-        reasons.append(_("does not list the case's target group"))
+        reasons.append(_l("does not list the case's target group"))
     if needs.wanted_services:
         matched = len(set(needs.wanted_services) & set(row_services))
         points += round(15 * matched / len(needs.wanted_services))
-        reasons.append(_("%(matched)s of %(wanted)s wanted services", matched=matched,
+        reasons.append(_l("%(matched)s of %(wanted)s wanted services", matched=matched,
                          wanted=len(needs.wanted_services)))
     else:
         points += 15
-    return ScorePart("fit", points, "; ".join(reasons))
+    return ScorePart("fit", points, reasons)
 
 
 def _price(annual: Decimal | None, price: Decimal, median: Decimal | None, needs: CaseNeeds,
@@ -191,48 +198,48 @@ def _price(annual: Decimal | None, price: Decimal, median: Decimal | None, needs
         ratio = price / median
         points += max(0, min(15, round(15 * (Decimal("1.5") - ratio))))
         percent = int(((ratio - 1) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        reasons.append(_("%(percent)s %% against the median of comparable offers", percent=f"{percent:+d}"))
+        reasons.append(_l("%(percent)s %% against the median of comparable offers", percent=f"{percent:+d}"))
         if ratio >= FAR_ABOVE_MEDIAN:
-            warnings.append(_("The price is %(percent)s %% above the median of comparable offers.", percent=percent))
+            warnings.append(_l("The price is %(percent)s %% above the median of comparable offers.", percent=percent))
     if annual is not None and needs.budget_frame:
         over = (annual - needs.budget_frame) / needs.budget_frame
         points += 10 if over <= 0 else max(0, round(10 * (1 - 2 * over)))
         if over > 0:
-            reasons.append(_("above the budget frame"))
-            warnings.append(_("The annual cost is above the case's budget frame."))
+            reasons.append(_l("above the budget frame"))
+            warnings.append(_l("The annual cost is above the case's budget frame."))
         else:
-            reasons.append(_("within the budget frame"))
+            reasons.append(_l("within the budget frame"))
     elif annual is None:
-        reasons.append(_("annual cost unknown: no hours per week in the needs assessment"))
-    return ScorePart("price", points, "; ".join(reasons))
+        reasons.append(_l("annual cost unknown: no hours per week in the needs assessment"))
+    return ScorePart("price", points, reasons)
 
 
 def _distance(km: float | None) -> ScorePart:
     if km is None:
-        return ScorePart("distance", 0, _("distance unknown"))
+        return ScorePart("distance", 0, _l("distance unknown"))
     points = max(0, round(PART_MAX["distance"] * (1 - km / MAX_DISTANCE_FOR_POINTS)))
-    return ScorePart("distance", points, _("%(km)s km from the home municipality", km=f"{km:.0f}"))
+    return ScorePart("distance", points, _l("%(km)s km from the home municipality", km=f"{km:.0f}"))
 
 
 def _approval(status: str, acute: bool, warnings: list[str]) -> ScorePart:
     if status == "approved":
-        return ScorePart("approval", 10, _("approved by Socialtilsynet"))
+        return ScorePart("approval", 10, _l("approved by Socialtilsynet"))
     if acute:
-        warnings.append(_("Not approved: in an acute case the offer may be used for at most three weeks."))
+        warnings.append(_l("Not approved: in an acute case the offer may be used for at most three weeks."))
     else:
-        warnings.append(_("Not approved: may only be used in an acute case, for at most three weeks."))
+        warnings.append(_l("Not approved: may only be used in an acute case, for at most three weeks."))
     if status == "pending":
-        return ScorePart("approval", 3, _("approval pending"))
-    return ScorePart("approval", 0, _("not approved"))
+        return ScorePart("approval", 3, _l("approval pending"))
+    return ScorePart("approval", 0, _l("not approved"))
 
 
 def _freshness(updated: date, today: date, stale_after: int, warnings: list[str]) -> ScorePart:
     months = _months_between(updated, today)
     if months >= stale_after:
-        warnings.append(_("The offer's data has not been updated for %(n)s months.", n=months))
-        return ScorePart("freshness", 0, _("updated %(n)s months ago", n=months))
+        warnings.append(_l("The offer's data has not been updated for %(n)s months.", n=months))
+        return ScorePart("freshness", 0, _l("updated %(n)s months ago", n=months))
     points = 10 if months < stale_after / 2 else 6
-    return ScorePart("freshness", points, _("updated %(n)s months ago", n=months))
+    return ScorePart("freshness", points, _l("updated %(n)s months ago", n=months))
 
 
 def run_scan(case: PurchaseCase, needs: CaseNeeds, filters: ScanFilters, today: date) -> list[ScanRow]:
@@ -257,7 +264,7 @@ def run_scan(case: PurchaseCase, needs: CaseNeeds, filters: ScanFilters, today: 
         services = terms.get(offer_id, {}).get("service_type", [])
         warnings: list[str] = []
         if vacancies <= 0:
-            warnings.append(_("No vacancies reported."))
+            warnings.append(_l("No vacancies reported."))
         parts = [_fit(groups, services, needs), _price(annual, price, medians.get(unit), needs, warnings),
                  _distance(km), _approval(approval, needs.acute, warnings),
                  _freshness(updated, today, stale_after, warnings)]
