@@ -1,6 +1,9 @@
 from flask import g
-from flask_babel import force_locale, gettext, get_locale
+from flask_babel import force_locale, get_locale, gettext
+
 from tests.test_market_scan import *
+
+
 def test_x(db, staff):
     case = make_case(staff.caseworker)
     new_offer(new_supplier(), "base")
