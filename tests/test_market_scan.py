@@ -66,8 +66,18 @@ def needs(**changes) -> CaseNeeds:
 
 
 def scan(case: PurchaseCase, filters: ScanFilters | None = None, **need_changes):
+    return run_scan(case, needs(**need_changes), filters or ScanFilters(legal_basis="SEL-108"), TODAY)
+
+
+def warnings_en(row) -> list[str]:
+    """The row's warnings as an English reader sees them (they are translated when shown)."""
     with force_locale("en"):
-        return run_scan(case, needs(**need_changes), filters or ScanFilters(legal_basis="SEL-108"), TODAY)
+        return [str(text) for text in row.warnings]
+
+
+def reasons_en(row) -> dict[str, str]:
+    with force_locale("en"):
+        return {part.key: part.reason for part in row.parts}
 
 
 def names(rows) -> set[str]:
@@ -125,7 +135,7 @@ def test_ranking_is_the_sum_of_the_parts_and_each_factor_counts(db, staff):
     assert found["base"].annual_cost == Decimal("730000.00") and found["base"].distance == 0
     assert found["dearer"].annual_cost == Decimal("839500.00")
     assert found["aarhus"].distance == pytest.approx(156.8, abs=0.1) and found["aarhus"].municipality == "Aarhus"
-    reasons = {name: {part.key: part.reason for part in row.parts} for name, row in found.items()}
+    reasons = {name: reasons_en(row) for name, row in found.items()}
     assert reasons["base"]["price"] == "+0 % against the median of comparable offers; within the budget frame"
     assert reasons["dearer"]["price"].startswith("+15 % against the median")
     assert reasons["aarhus"]["distance"] == "157 km from the home municipality"
@@ -176,8 +186,8 @@ def test_price_above_the_budget_frame_loses_budget_points_gradually(db, staff):
     [row] = scan(case)
     # The median is its own price (8 points); round(10 * (1 - 2 * 0.2167)) = 6 of the 10 budget points.
     assert row.parts[1].points == 8 + 6
-    assert row.parts[1].reason == "+0 % against the median of comparable offers; above the budget frame"
-    assert row.warnings == ["The annual cost is above the case's budget frame."]
+    assert reasons_en(row)["price"] == "+0 % against the median of comparable offers; above the budget frame"
+    assert warnings_en(row) == ["The annual cost is above the case's budget frame."]
 
 
 @pytest.mark.parametrize("updated, points, warned", [
@@ -194,7 +204,7 @@ def test_freshness_by_whole_months(db, staff, updated, points, warned):
     [row] = scan(case)
     assert row.parts[4].points == points
     stale = f"The offer's data has not been updated for {warned} months."
-    assert row.warnings == ([stale] if warned else [])
+    assert warnings_en(row) == ([stale] if warned else [])
 
 
 def test_stale_limit_comes_from_the_settings(db, staff):
@@ -204,7 +214,25 @@ def test_stale_limit_comes_from_the_settings(db, staff):
     db.session.commit()
     [row] = scan(case)
     assert row.parts[4].points == 0
-    assert row.warnings == ["The offer's data has not been updated for 6 months."]
+    assert warnings_en(row) == ["The offer's data has not been updated for 6 months."]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "App bug: workflow/offers/views.py _stale_before() calls data stale only when updated *before* today minus "
+    "offer_stale_months (and clamps the day to 28), while market_scan._freshness() calls it stale from "
+    "offer_stale_months whole months on; an offer updated exactly 12 months ago is stale in the scan but not in "
+    "the registry's stale filter or badge."))
+def test_registry_and_market_scan_agree_on_stale_data(db, staff, make_client):
+    today = date.today()   # the registry pages use today's date
+    boundary = date(today.year - 1, today.month, min(today.day, 28))
+    case = make_case(staff.caseworker)
+    registry.create_offer(new_supplier(), offer_data("Grænsehuset", updated=boundary), today)
+    db.session.commit()
+    [row] = run_scan(case, needs(), ScanFilters(legal_basis="SEL-108"), today)
+    stale_in_scan = row.parts[4].points == 0
+    assert stale_in_scan and warnings_en(row) == ["The offer's data has not been updated for 12 months."]
+    listed_as_stale = "Grænsehuset" in make_client("caseworker").get("/offers?stale=1").get_data(as_text=True)
+    assert listed_as_stale == stale_in_scan
 
 
 # --- 2. Filters ------------------------------------------------------------------------------------------------
@@ -286,7 +314,7 @@ NOT_APPROVED_ACUTE = "Not approved: in an acute case the offer may be used for a
 @pytest.mark.parametrize("acute, not_approved", [(False, NOT_APPROVED), (True, NOT_APPROVED_ACUTE)])
 def test_warnings(warning_offers, acute, not_approved):
     rows = by_name(scan(warning_offers, acute=acute, budget_frame=Decimal("1000000")))
-    assert {name: row.warnings for name, row in rows.items()} == {
+    assert {name: warnings_en(row) for name, row in rows.items()} == {
         "clean": [],
         "clean_too": [],
         "eleven_months": [],
@@ -309,7 +337,7 @@ def test_a_clean_offer_has_no_warnings_when_everything_is_fine(db, staff):
     new_offer(new_supplier(), "clean")
     db.session.commit()
     [row] = scan(case, acute=True)
-    assert row.warnings == [] and row.score == 93
+    assert warnings_en(row) == [] and row.score == 93
 
 
 # --- 4. Annual cost --------------------------------------------------------------------------------------------
@@ -740,9 +768,11 @@ def test_import_with_preview_and_confirmation(db, staff, make_client):
     assert batch.status == "applied" and batch.summary["new_offers"] == 6
 
     # Confirming the same file again does nothing.
-    client.submit(preview_url, {}, form_page="/offers")
+    again = client.submit(preview_url, {}, form_page="/offers")
+    assert again.status_code == 200 and "Filen er allerede behandlet." in again.get_data(as_text=True)
     db.session.expire_all()
     assert count(db, Offer) == 6 and count(db, OfferPrice) == 6
+    assert count(db, AuditEvent, AuditEvent.action == "offers.imported") == 1
 
 
 def test_a_file_with_an_error_cannot_be_confirmed(db, staff, make_client):

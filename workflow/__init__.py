@@ -65,9 +65,11 @@ def _register_blueprints(app: Flask) -> None:
     from workflow.admin.views import bp as admin_bp
     from workflow.auth.views import bp as auth_bp
     from workflow.cases.views import bp as cases_bp
+    from workflow.dialogue.views import bp as dialogue_bp
     from workflow.main.views import bp as main_bp
     from workflow.market.views import bp as market_bp
     from workflow.offers.views import bp as offers_bp
+    from workflow.supplier_reply.views import bp as supplier_reply_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -75,6 +77,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp)
     app.register_blueprint(market_bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(dialogue_bp)
+    app.register_blueprint(supplier_reply_bp)
 
 
 @event.listens_for(Engine, "connect")

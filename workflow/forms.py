@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+import flask_babel
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -118,5 +119,36 @@ def show_refusal(form, error) -> None:
         flash(error.message, "error")
 
 
-class PlainForm(FlaskForm):
+# WTForms ships no Danish messages: its own English messages are listed here so that they are
+# extracted into the app's catalogue, and every form reads them through Flask-Babel.
+WTFORMS_MESSAGES = (
+    _l("This field is required."), _l("Not a valid choice."), _l("Invalid Choice: could not coerce."),
+    _l("Invalid email address."), _l("Invalid input."), _l("Not a valid integer value."),
+    _l("Number must be at least %(min)s."), _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."), _l("Field must be equal to %(other_name)s."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    _l("Field must be at least %(min)d character long."), _l("Field must be at least %(min)d characters long."),
+    _l("Field cannot be longer than %(max)d character."), _l("Field cannot be longer than %(max)d characters."),
+    _l("Field must be exactly %(max)d character long."), _l("Field must be exactly %(max)d characters long."),
+    _l("Not a valid date value."), _l("This field cannot be edited."),
+)
+
+
+class _AppTranslations:
+    def gettext(self, string):
+        return flask_babel.gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return flask_babel.ngettext(singular, plural, n)
+
+
+class Form(FlaskForm):
+    """The base of every form: CSRF from Flask-WTF, messages in the user's language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return _AppTranslations()
+
+
+class PlainForm(Form):
     """A form with nothing but its CSRF token: sign-out, confirmations and other one-button actions."""

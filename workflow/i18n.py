@@ -9,7 +9,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-from workflow import vum
+from workflow import pricing, vum
 from workflow.extensions import babel
 from workflow.legal_basis import BY_CODE as LEGAL_BASES
 from workflow.legal_basis import choices as legal_basis_choices
@@ -112,7 +112,7 @@ def init_app(app: Flask) -> None:
         level_label=level_label, support_need_label=support_need_label, goal_type_label=goal_type_label,
         price_unit_label=price_unit_label, service_type_label=service_type_label,
         municipality_name=municipality_name, supplier_type_label=supplier_type_label,
-        legal_basis_options=legal_basis_choices, municipality_options=municipality_choices)
+        legal_basis_options=legal_basis_choices, municipality_options=municipality_choices, yearly=pricing.yearly)
 
     @app.context_processor
     def language():

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -12,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
-from workflow.forms import MoneyField, VersionField
+from workflow.forms import Form, MoneyField, VersionField
 from workflow.models import Role
 from workflow.roles import ROLE_LABELS
 
@@ -21,7 +20,7 @@ def role_choices():
     return [(role.value, str(ROLE_LABELS[role])) for role in Role]
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     version = VersionField()
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
@@ -43,19 +42,19 @@ class NewUserForm(UserForm):
                              render_kw={"autocomplete": "new-password"})
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)],
                              description=_l("At least 12 characters. The user's sessions end at once."),
                              render_kw={"autocomplete": "new-password"})
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     version = VersionField()
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     active = BooleanField(_l("Active"), default=True)
 
 
-class TierForm(FlaskForm):
+class TierForm(Form):
     class Meta:
         csrf = False
 
@@ -63,7 +62,7 @@ class TierForm(FlaskForm):
     limit = MoneyField(_l("Up to annual cost (DKK)"))
 
 
-class IntervalForm(FlaskForm):
+class IntervalForm(Form):
     class Meta:
         csrf = False
 
@@ -72,10 +71,14 @@ class IntervalForm(FlaskForm):
     then_months = IntegerField(_l("Then every (months)"), validators=[InputRequired()])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     approval_tiers = FieldList(FormField(TierForm), min_entries=1, max_entries=6)
     followup_intervals = FieldList(FormField(IntervalForm))
     followup_soon_days = IntegerField(validators=[InputRequired()])
     offer_stale_months = IntegerField(validators=[InputRequired()])
     inquiry_reply_business_days = IntegerField(validators=[InputRequired()])
     retention_years = IntegerField(validators=[InputRequired()])
+    weight_price = IntegerField(validators=[InputRequired()])
+    weight_quality = IntegerField(validators=[InputRequired()])
+    weight_distance = IntegerField(validators=[InputRequired()])
+    weight_preference = IntegerField(validators=[InputRequired()])

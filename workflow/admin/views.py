@@ -19,6 +19,8 @@ from workflow.services import ServiceError, StaleEdit, settings, users
 bp = Blueprint("admin", __name__)
 
 AUDIT_PAGE_SIZE = 50
+SIMPLE_SETTINGS = ("followup_soon_days", "offer_stale_months", "inquiry_reply_business_days", "retention_years",
+                   "weight_price", "weight_quality", "weight_distance", "weight_preference")
 
 
 @bp.before_request
@@ -183,7 +185,7 @@ def settings_page():
                 for entry in form.followup_intervals
             },
         }
-        for key in ("followup_soon_days", "offer_stale_months", "inquiry_reply_business_days", "retention_years"):
+        for key in SIMPLE_SETTINGS:
             submitted[key] = getattr(form, key).data
         try:
             changed = [key for key, value in submitted.items() if settings.change(key, value)]
@@ -195,7 +197,8 @@ def settings_page():
             flash(_("Settings saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("admin.settings_page"))
     labels = {basis.code: basis.label for basis in LEGAL_BASES}
-    return render_template("admin/settings.html", form=form, definitions=settings.DEFINITIONS, labels=labels)
+    return render_template("admin/settings.html", form=form, definitions=settings.DEFINITIONS, labels=labels,
+                           simple_settings=SIMPLE_SETTINGS)
 
 
 @bp.route("/audit")

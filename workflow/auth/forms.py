@@ -1,12 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from workflow.forms import PlainForm  # noqa: F401 - sign-out uses it
+from workflow.forms import Form, PlainForm  # noqa: F401 - sign-out uses it
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     login = StringField(_l("Login name"), validators=[DataRequired(), Length(max=128)],
                         render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
@@ -14,12 +13,12 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     language = HiddenField(validators=[DataRequired()])
     next = HiddenField()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)],

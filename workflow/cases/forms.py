@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from workflow import legal_basis, municipalities
-from workflow.forms import DanishDateField, MoneyField, VersionField
+from workflow.forms import DanishDateField, Form, MoneyField, VersionField
 from workflow.vocabulary import TARGET_GROUPS
 from workflow.vum import FUNCTION_LEVELS, GOAL_TYPES, SUPPORT_NEEDS
 
@@ -32,7 +31,7 @@ def _optional_int(value):
     return int(value)
 
 
-class CaseDetailsForm(FlaskForm):
+class CaseDetailsForm(Form):
     version = VersionField()
     legal_basis = SelectField(_l("Legal basis"), validators=[DataRequired()])
     target_group = SelectField(_l("Target group"), validators=[DataRequired()])
@@ -62,14 +61,14 @@ class NewCaseForm(CaseDetailsForm):
         self.home_municipality.choices = _choices(municipalities.choices(), str(_l("Choose municipality")))
 
 
-class TeamForm(FlaskForm):
+class TeamForm(Form):
     version = VersionField()
     owner_id = SelectField(_l("Owning caseworker"), coerce=int)
     procurement_id = SelectField(_l("Procurement colleague"), coerce=_optional_int, validators=[Optional()])
     economy_id = SelectField(_l("Economy colleague"), coerce=_optional_int, validators=[Optional()])
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(Form):
     class Meta:
         csrf = False
 
@@ -82,7 +81,7 @@ class ThemeForm(FlaskForm):
         self.level.choices = [("", str(_l("Not assessed")))] + [(str(v), str(label)) for v, label in FUNCTION_LEVELS]
 
 
-class GoalForm(FlaskForm):
+class GoalForm(Form):
     class Meta:
         csrf = False
 
@@ -95,7 +94,7 @@ class GoalForm(FlaskForm):
         self.goal_type.choices = _choices(GOAL_TYPES)
 
 
-class NeedsForm(FlaskForm):
+class NeedsForm(Form):
     version = VersionField()
     support_need = SelectField(_l("Support need level"), validators=[Optional()])
     themes = FieldList(FormField(ThemeForm))
@@ -121,19 +120,19 @@ class NeedsForm(FlaskForm):
         self.support_need.choices = _choices(SUPPORT_NEEDS, str(_l("Not assessed")))
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     version = VersionField()
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=2000)])
 
 
-class StepForm(FlaskForm):
+class StepForm(Form):
     version = VersionField()
 
 
-class CprSearchForm(FlaskForm):
+class CprSearchForm(Form):
     cpr = StringField(_l("CPR number"), validators=[DataRequired(), Length(max=20)],
                       render_kw={"autocomplete": "off", "inputmode": "numeric"})

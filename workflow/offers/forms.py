@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from workflow import legal_basis, municipalities
-from workflow.forms import DanishDateField, MoneyField, VersionField
+from workflow.forms import DanishDateField, Form, MoneyField, VersionField
 from workflow.i18n import PRICE_UNIT_LABELS, SUPPLIER_TYPE_LABELS
 from workflow.vocabulary import SERVICE_TYPES, TARGET_GROUPS
 
@@ -22,7 +21,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SupplierForm(FlaskForm):
+class SupplierForm(Form):
     version = VersionField()
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     cvr = StringField(_l("CVR number"), validators=[DataRequired(), Length(max=8)],
@@ -37,7 +36,7 @@ class SupplierForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
 
-class OfferForm(FlaskForm):
+class OfferForm(Form):
     version = VersionField()
     supplier_id = SelectField(_l("Supplier"), coerce=int)
     key = StringField(_l("Registry id"), validators=[DataRequired(), Length(max=40)],
@@ -70,7 +69,7 @@ class OfferForm(FlaskForm):
         self.service_types.choices = [(code, str(label)) for code, label in SERVICE_TYPES]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("CSV file"),
                      validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Choose a CSV file."))],
                      description=_l("Semicolon- or comma-separated, UTF-8. The columns are described below."))

@@ -13,14 +13,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, select
 
+from workflow import pricing
 from workflow.extensions import db
 from workflow.models import Offer, OfferTerm, PurchaseCase, ShortlistEntry, Supplier
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.municipalities import distance_km
 from workflow.services import settings
 
-UNITS_PER_YEAR = {"døgn": Decimal(365), "måned": Decimal(12), "engangsbeløb": Decimal(1)}
-WEEKS_PER_YEAR = Decimal(52)
 FAR_ABOVE_MEDIAN = Decimal("1.30")   # warn when the price is 30 % or more above comparable offers
 MAX_DISTANCE_FOR_POINTS = 300        # km; nearer is better, further gives no distance points
 SORTS = ("score", "price", "distance")
@@ -103,13 +102,7 @@ class ScanRow:
 
 def annual_cost(price: Decimal, unit: str, hours_per_week: int | None) -> Decimal | None:
     """What a year costs at this list price, or None when the hours are not known."""
-    if unit == "time":
-        if not hours_per_week:
-            return None
-        yearly = price * hours_per_week * WEEKS_PER_YEAR
-    else:
-        yearly = price * UNITS_PER_YEAR[unit]
-    return yearly.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return pricing.yearly(price, unit, (hours_per_week or None) if unit == "time" else 1)
 
 
 def _months_between(earlier: date, later: date) -> int:

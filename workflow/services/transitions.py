@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from workflow.extensions import db
-from workflow.models import PurchaseCase, StageVisit, User
+from workflow.models import Choice, PurchaseCase, StageVisit, User
 from workflow.models.types import utcnow
 from workflow.process import CaseFacts, Decision, Event, Stage, decide, next_steps
 from workflow.roles import Role
@@ -31,8 +31,13 @@ def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None
         child_investigation_recorded=bool(assessment and assessment.child_investigation_date),
         shortlist=shortlisted,
         framework_offer_shortlisted=framework_shortlisted,
+        reply_chosen=_has_choice(case),
         reason=reason,
     )
+
+
+def _has_choice(case: PurchaseCase) -> bool:
+    return db.session.scalar(select(Choice.id).where(Choice.case_id == case.id)) is not None
 
 
 def steps_for(case: PurchaseCase, actor: User, assessment=None) -> list[Decision]:

@@ -1,0 +1,205 @@
+"""Stage 3 on a case, for staff: /cases/<id>/dialogue and the pages below it."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workflow.cases.loading import load_case
+from workflow.dialogue.forms import ChooseForm, ManualReplyForm, NoteForm, RequirementForm, SendForm
+from workflow.extensions import db
+from workflow.forms import PlainForm, show_refusal
+from workflow.models import Inquiry, Role
+from workflow.security import roles_required
+from workflow.services import ServiceError, StaleEdit, cases, dialogue, shortlist
+
+bp = Blueprint("dialogue", __name__)
+
+
+@bp.before_request
+@roles_required(Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
+def only_staff():
+    return None
+
+
+def reply_input(form) -> dialogue.ReplyInput:
+    """The reply form's data; empty price lines are left out. Shared with the supplier's page."""
+    lines = []
+    for entry in form.lines:
+        line = entry.form
+        if not (line.description.data or "").strip() and line.unit_price.data is None:
+            continue
+        try:
+            quantity = Decimal((line.quantity.data or "1").replace(",", "."))
+        except InvalidOperation as error:
+            raise dialogue.ServiceError(_("Write the quantity as a number."), "lines") from error
+        lines.append(dialogue.PriceLineInput(line.description.data or "", line.unit.data, line.unit_price.data,
+                                             quantity))
+    return dialogue.ReplyInput(
+        can_deliver=form.can_deliver.data == "yes", earliest_start=form.earliest_start.data, lines=lines,
+        additional_services=form.additional_services.data or "", conditions=form.conditions.data or "",
+        contact_name=form.contact_name.data or "", contact_email=form.contact_email.data or "",
+        contact_phone=form.contact_phone.data or "")
+
+
+def _inquiry(case, inquiry_id: int) -> Inquiry:
+    inquiry = db.session.get(Inquiry, inquiry_id)
+    if inquiry is None or inquiry.case_id != case.id:
+        abort(404)
+    return inquiry
+
+
+@bp.route("/cases/<int:case_id>/dialogue")
+def overview(case_id: int):
+    case = load_case(case_id)
+    today = date.today()
+    req = dialogue.requirement(case)
+    asked = dialogue.inquiries(case)
+    asked_ids = {inquiry.offer_id for inquiry in asked}
+    send_form = SendForm(deadline=dialogue.default_deadline(today))
+    send_form.offers.choices = [(entry.offer_id, f"{entry.offer.name} ({entry.offer.supplier.name})")
+                                for entry in shortlist.entries(case) if entry.offer_id not in asked_ids]
+    send_form.offers.data = [value for value, _label in send_form.offers.choices]
+    cases.log_access(current_user, case, "dialogue.view", "Leverandørdialog")
+    db.session.commit()
+    return render_template("dialogue/overview.html", case=case, requirement=req, inquiries=asked, today=today,
+                           send_form=send_form, can_lead=dialogue.can_lead_dialogue(case, current_user),
+                           consent=cases.current_assessment(case).consent_to_contact_suppliers,
+                           choice=dialogue.choice(case))
+
+
+@bp.route("/cases/<int:case_id>/dialogue/requirement", methods=["GET", "POST"])
+def edit_requirement(case_id: int):
+    case = load_case(case_id)
+    today = date.today()
+    current = dialogue.requirement(case) or dialogue.draft_requirement(case, today)
+    form = RequirementForm(obj=current)
+    if request.method == "GET":
+        form.version.data = current.version if current.id else None
+    if form.validate_on_submit():
+        try:
+            dialogue.save_requirement(
+                case, current_user, form.version.data, age_band_text=form.age_band.data,
+                functional_summary=form.functional_summary.data or "", support_need=form.support_need.data,
+                goals=form.goals.data or "", services=form.services.data or "",
+                hours_per_week=form.hours_per_week.data, desired_start=form.desired_start.data,
+                special_conditions=form.special_conditions.data or "", today=today)
+        except StaleEdit as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("dialogue/requirement_form.html", form=form, case=case), 409
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The anonymised requirement is saved."), "success")
+            return redirect(url_for("dialogue.overview", case_id=case.id))
+    cases.log_access(current_user, case, "requirement.edit", "Anonymiseret kravspecifikation")
+    db.session.commit()
+    return render_template("dialogue/requirement_form.html", form=form, case=case)
+
+
+@bp.route("/cases/<int:case_id>/dialogue/send", methods=["POST"])
+def send(case_id: int):
+    case = load_case(case_id)
+    form = SendForm()
+    form.offers.choices = [(entry.offer_id, entry.offer.name) for entry in shortlist.entries(case)]
+    if not form.validate_on_submit():
+        flash(" ".join(error for errors in form.errors.values() for error in errors), "error")
+        return redirect(url_for("dialogue.overview", case_id=case.id))
+    try:
+        sent = dialogue.send_inquiries(case, current_user, form.offers.data, form.deadline.data, form.sealed.data,
+                                       date.today())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(n)s inquiries sent.", n=len(sent)), "success")
+    return redirect(url_for("dialogue.overview", case_id=case.id))
+
+
+@bp.route("/cases/<int:case_id>/dialogue/inquiries/<int:inquiry_id>", methods=["GET", "POST"])
+def inquiry_page(case_id: int, inquiry_id: int):
+    case = load_case(case_id)
+    inquiry = _inquiry(case, inquiry_id)
+    today = date.today()
+    form = ManualReplyForm()
+    if form.validate_on_submit():
+        try:
+            dialogue.submit_reply(inquiry, reply_input(form), today, entered_by=current_user,
+                                  channel=form.channel.data)
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The reply is recorded."), "success")
+            return redirect(url_for("dialogue.inquiry_page", case_id=case.id, inquiry_id=inquiry.id))
+    cases.log_access(current_user, case, "dialogue.view", "Leverandørdialog")
+    db.session.commit()
+    return render_template("dialogue/inquiry.html", case=case, inquiry=inquiry, form=form, note_form=NoteForm(),
+                           plain=PlainForm(), today=today, can_lead=dialogue.can_lead_dialogue(case, current_user),
+                           visible=inquiry.replies_visible(today))
+
+
+@bp.route("/cases/<int:case_id>/dialogue/inquiries/<int:inquiry_id>/<action>", methods=["POST"])
+def inquiry_action(case_id: int, inquiry_id: int, action: str):
+    case = load_case(case_id)
+    inquiry = _inquiry(case, inquiry_id)
+    actions = {
+        "note": lambda: dialogue.add_note(case, inquiry, current_user, NoteForm().text.data or ""),
+        "revoke": lambda: dialogue.revoke(case, inquiry, current_user),
+        "unseal": lambda: dialogue.unseal(case, inquiry, current_user),
+        "prefer": lambda: dialogue.set_preference(case, inquiry, current_user, True),
+        "unprefer": lambda: dialogue.set_preference(case, inquiry, current_user, False),
+    }
+    if action not in actions:
+        abort(404)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    try:
+        actions[action]()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."), "success")
+    if request.form.get("back") == "compare":
+        return redirect(url_for("dialogue.comparison", case_id=case.id))
+    return redirect(url_for("dialogue.inquiry_page", case_id=case.id, inquiry_id=inquiry.id))
+
+
+@bp.route("/cases/<int:case_id>/dialogue/comparison", methods=["GET", "POST"])
+def comparison(case_id: int):
+    case = load_case(case_id)
+    today = date.today()
+    rows = dialogue.compare(case, today)
+    chosen = dialogue.choice(case)
+    form = ChooseForm()
+    form.inquiry_id.choices = [(row.inquiry.id, row.inquiry.offer.name) for row in rows if row.passes]
+    if request.method == "GET":
+        form.version.data = case.version
+    if form.validate_on_submit():
+        try:
+            dialogue.choose(case, db.session.get(Inquiry, form.inquiry_id.data), current_user,
+                            form.justification.data or "", today, version=form.version.data)
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The supplier is chosen; the others have been told. The case moves on to the contract terms."),
+                  "success")
+            return redirect(url_for("cases.case_page", case_id=case.id))
+    chosen_row = next((row for row in rows if chosen and row.inquiry.id == chosen.inquiry_id), None)
+    dialogue.mark_free_choice(case, rows, chosen_row.annual_cost if chosen_row else None)
+    cases.log_access(current_user, case, "dialogue.compare", "Sammenligning af tilbud")
+    db.session.commit()
+    return render_template("dialogue/comparison.html", case=case, rows=rows, form=form, chosen=chosen,
+                           plain=PlainForm(), can_lead=dialogue.can_lead_dialogue(case, current_user))
