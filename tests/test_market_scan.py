@@ -217,11 +217,6 @@ def test_stale_limit_comes_from_the_settings(db, staff):
     assert warnings_en(row) == ["The offer's data has not been updated for 6 months."]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "App bug: workflow/offers/views.py _stale_before() calls data stale only when updated *before* today minus "
-    "offer_stale_months (and clamps the day to 28), while market_scan._freshness() calls it stale from "
-    "offer_stale_months whole months on; an offer updated exactly 12 months ago is stale in the scan but not in "
-    "the registry's stale filter or badge."))
 def test_registry_and_market_scan_agree_on_stale_data(db, staff, make_client):
     today = date.today()   # the registry pages use today's date
     boundary = date(today.year - 1, today.month, min(today.day, 28))

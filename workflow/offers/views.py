@@ -1,7 +1,7 @@
 """The offer registry at /offers: browse, read, edit by hand, import from CSV."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,7 +14,7 @@ from workflow.forms import PlainForm, show_refusal
 from workflow.models import Offer, OfferImport, OfferTerm, PurchaseCase, Role, ShortlistEntry, Supplier
 from workflow.offers.forms import ImportForm, OfferForm, SupplierForm
 from workflow.security import roles_required
-from workflow.services import ServiceError, StaleEdit, offer_import, registry, settings
+from workflow.services import ServiceError, StaleEdit, offer_import, registry
 
 bp = Blueprint("offers", __name__, url_prefix="/offers")
 
@@ -37,12 +37,8 @@ def _get(model, object_id: int):
 
 
 def _stale_before() -> date:
-    months = settings.get("offer_stale_months")
-    today = date.today()
-    month = today.month - months
-    year = today.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    return date(year, month, min(today.day, 28))
+    """Data updated before this day is stale (the same rule as the market scan's)."""
+    return registry.stale_cutoff(date.today()) + timedelta(days=1)
 
 
 @bp.route("")

@@ -34,7 +34,7 @@ from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.municipalities import distance_km
 from workflow.process import Event, Stage
 from workflow.roles import Role
-from workflow.services import audit, cases, mail, settings, transitions
+from workflow.services import audit, cases, mail, registry, settings, transitions
 from workflow.services.errors import ServiceError
 from workflow.vocabulary import SERVICE_TYPE_LABELS
 from workflow.vum import LEVEL_LABELS, THEME_LABELS
@@ -347,13 +347,12 @@ def _score(rows: list[ComparisonRow], today: date) -> None:
         return
     cheapest = min(row.annual_cost for row in passing)
     nearest = min((row.distance for row in passing if row.distance is not None), default=None)
-    stale_after = settings.get("offer_stale_months")
+    cutoff = registry.stale_cutoff(today)
     for row in passing:
         offer = row.inquiry.offer
         price = cheapest / row.annual_cost if row.annual_cost else Decimal(0)
-        months = (today.year - offer.data_updated_on.year) * 12 + today.month - offer.data_updated_on.month
         quality = (Decimal("0.5") if offer.approval_status == "approved" else 0) + (
-            Decimal("0.5") if months < stale_after else 0)
+            Decimal("0.5") if offer.data_updated_on > cutoff else 0)
         distance = Decimal(1) if row.distance is None or nearest is None else Decimal(
             (nearest + 10) / (row.distance + 10))
         preference = Decimal(1) if row.inquiry.citizen_preferred else Decimal(0)

@@ -18,7 +18,7 @@ from workflow.extensions import db
 from workflow.models import Offer, OfferTerm, PurchaseCase, ShortlistEntry, Supplier
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.municipalities import distance_km
-from workflow.services import settings
+from workflow.services import registry, settings
 
 FAR_ABOVE_MEDIAN = Decimal("1.30")   # warn when the price is 30 % or more above comparable offers
 MAX_DISTANCE_FOR_POINTS = 300        # km; nearer is better, further gives no distance points
@@ -103,10 +103,6 @@ class ScanRow:
 def annual_cost(price: Decimal, unit: str, hours_per_week: int | None) -> Decimal | None:
     """What a year costs at this list price, or None when the hours are not known."""
     return pricing.yearly(price, unit, (hours_per_week or None) if unit == "time" else 1)
-
-
-def _months_between(earlier: date, later: date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month - (later.day < earlier.day)
 
 
 def _medians(legal_basis: str) -> dict[str, Decimal]:
@@ -226,9 +222,9 @@ def _approval(status: str, acute: bool, warnings: list[str]) -> ScorePart:
     return ScorePart("approval", 0, _l("not approved"))
 
 
-def _freshness(updated: date, today: date, stale_after: int, warnings: list[str]) -> ScorePart:
-    months = _months_between(updated, today)
-    if months >= stale_after:
+def _freshness(updated: date, today: date, stale_after: int, cutoff: date, warnings: list[str]) -> ScorePart:
+    months = registry.months_between(updated, today)
+    if updated <= cutoff:
         warnings.append(_l("The offer's data has not been updated for %(n)s months.", n=months))
         return ScorePart("freshness", 0, _l("updated %(n)s months ago", n=months))
     points = 10 if months < stale_after / 2 else 6
@@ -242,6 +238,7 @@ def run_scan(case: PurchaseCase, needs: CaseNeeds, filters: ScanFilters, today: 
     medians = _medians(filters.legal_basis)
     home = MUNICIPALITIES.get(needs.home_municipality)
     stale_after = settings.get("offer_stale_months")
+    cutoff = registry.stale_cutoff(today)
     shortlisted = set(db.session.scalars(select(ShortlistEntry.offer_id).where(ShortlistEntry.case_id == case.id)))
     results = []
     for (offer_id, name, supplier_id, supplier_name, supplier_type, municipality, price, unit, vacancies, places,
@@ -260,7 +257,7 @@ def run_scan(case: PurchaseCase, needs: CaseNeeds, filters: ScanFilters, today: 
             warnings.append(_l("No vacancies reported."))
         parts = [_fit(groups, services, needs), _price(annual, price, medians.get(unit), needs, warnings),
                  _distance(km), _approval(approval, needs.acute, warnings),
-                 _freshness(updated, today, stale_after, warnings)]
+                 _freshness(updated, today, stale_after, cutoff, warnings)]
         results.append(ScanRow(
             offer_id=offer_id, offer_name=name, supplier_id=supplier_id, supplier_name=supplier_name,
             supplier_type=supplier_type, municipality=place.name if place else municipality, distance=km,

@@ -1,6 +1,7 @@
 """Keeping the offer registry by hand: suppliers and offers, with the list price history."""
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,12 +15,26 @@ from workflow.legal_basis import BY_CODE as LEGAL_BASES
 from workflow.models import Offer, OfferPrice, Supplier
 from workflow.models.offers import APPROVAL_STATUSES, PRICE_UNITS, SUPPLIER_TYPES
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
-from workflow.services import audit
+from workflow.services import audit, settings
 from workflow.services.cases import check_version
 from workflow.services.errors import ServiceError
 from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
 
 TERM_KINDS = ("legal_basis", "target_group", "service_type")
+
+
+def months_between(earlier: date, later: date) -> int:
+    """Whole months from one date to another."""
+    return (later.year - earlier.year) * 12 + later.month - earlier.month - (later.day < earlier.day)
+
+
+def stale_cutoff(today: date) -> date:
+    """Offers whose data was last updated on or before this day are stale (setting offer_stale_months)."""
+    months = settings.get("offer_stale_months")
+    month_index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(month_index, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(today.day, last_day))
 
 
 @dataclass
