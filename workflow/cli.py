@@ -1,10 +1,11 @@
 """Command-line tasks: `flask --app wsgi <command>`."""
 from __future__ import annotations
 
+import os
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from workflow import demo
@@ -26,11 +27,15 @@ def _is_demo_only() -> bool:
 
 
 def seed_demo_data() -> None:
-    """Staff and a few dozen cases in all stages."""
-    people = demo.seed_staff()
-    demo.seed_registry()
-    opened = demo.seed_cases(people)
-    demo.seed_shortlists(opened)
+    """Staff, an offer registry and a few dozen cases in all stages.
+
+    Runs in a request context so that the suppliers' links in the demo inquiries are complete URLs.
+    """
+    base_url = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    with current_app.test_request_context(base_url=base_url):
+        people = demo.seed_staff()
+        demo.seed_registry()
+        demo.seed_cases(people)
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,7 @@ from workflow.models import (
     Citizen,
     Goal,
     NeedsAssessment,
+    Offer,
     PurchaseCase,
     Role,
     StageVisit,
@@ -138,9 +139,62 @@ def seed_cases(people: dict[str, User], count: int = 36, rng: random.Random | No
                 transitions.take_step(case, Event.CANCEL, owner, reason="Borgeren har fået tilbud i egen kommune")
             else:
                 transitions.take_step(case, Event.COMPLETE_ASSESSMENT, owner)
-                _place_in_stage(case, target)
+                _work_until(case, owner, target, rng)
         opened.append(case)
     return opened
+
+
+STAGE_ORDER = list(PROCESS_STAGES)
+
+
+def _work_until(case: PurchaseCase, owner: User, target: Stage, rng: random.Random) -> None:
+    """Walk a demo case through the stages that have screens, the way staff would; jump the rest."""
+    from workflow.models import OfferTerm
+    from workflow.services import dialogue, shortlist
+
+    reached = STAGE_ORDER.index(target)
+    if reached < STAGE_ORDER.index(Stage.MARKET_SCAN) or (target == Stage.MARKET_SCAN and rng.random() < 0.5):
+        return
+    offer_ids = db.session.scalars(select(OfferTerm.offer_id).where(
+        OfferTerm.kind == "legal_basis", OfferTerm.code == case.legal_basis).order_by(OfferTerm.offer_id)).all()
+    for offer_id in rng.sample(offer_ids, min(3, len(offer_ids))):
+        offer = db.session.get(Offer, offer_id)
+        shortlist.add(case, offer, owner, rng.choice(("Tæt på familien", "God erfaring fra tidligere sager",
+                                                      "Har ledig plads nu", "")))
+    if reached < STAGE_ORDER.index(Stage.DIALOGUE):
+        return
+    transitions.take_step(case, Event.START_DIALOGUE, owner)
+    buyer = case.procurement
+    today = date.today()
+    requirement = dialogue.draft_requirement(case, today)
+    dialogue.save_requirement(
+        case, buyer, None, age_band_text=requirement.age_band, functional_summary=requirement.functional_summary,
+        support_need=requirement.support_need, goals=requirement.goals, services=requirement.services,
+        hours_per_week=requirement.hours_per_week, desired_start=requirement.desired_start,
+        special_conditions=requirement.special_conditions or "", today=today)
+    asked = dialogue.send_inquiries(case, buyer, [e.offer_id for e in shortlist.entries(case)],
+                                    dialogue.default_deadline(today), sealed=False, today=today)
+    for inquiry in asked[:2] if target == Stage.DIALOGUE else asked:
+        offer = inquiry.offer
+        quantity = Decimal(cases.current_assessment(case).required_hours_per_week or 1)
+        price = (offer.list_price * Decimal(rng.choice(("0.92", "0.97", "1.00", "1.04")))).quantize(Decimal("0.01"))
+        dialogue.submit_reply(inquiry, dialogue.ReplyInput(
+            can_deliver=True, earliest_start=case.desired_start,
+            lines=[dialogue.PriceLineInput("Grundtakst", offer.price_unit, price,
+                                           quantity if offer.price_unit == "time" else Decimal(1))],
+            contact_name=offer.supplier.contact_name or "", contact_email=offer.supplier.contact_email or ""),
+            today)
+    if reached < STAGE_ORDER.index(Stage.TERMS):
+        return
+    rows = [row for row in dialogue.compare(case, today) if row.passes]
+    if not rows:
+        _place_in_stage(case, target)
+        return
+    best = max(rows, key=lambda row: row.score)
+    justification = "" if not dialogue.needs_justification(rows, best.inquiry.id) else (
+        "Bedste samlede vurdering; borgeren ønsker at bo tæt på familien.")
+    dialogue.choose(case, best.inquiry, buyer, justification, today)
+    _place_in_stage(case, target)
 
 
 def _assess(case: PurchaseCase, owner: User, rng: random.Random, complete: bool, child: bool) -> None:
@@ -329,21 +383,3 @@ def seed_registry(count: int = 400, rng: random.Random | None = None) -> list:
             offers.append(registry.create_offer(supplier, _offer_input(rng, index, today), today))
             index += 1
     return offers
-
-
-def seed_shortlists(opened: list[PurchaseCase], rng: random.Random | None = None) -> None:
-    """Shortlists for the demo cases that are past the market scan, and for some in it."""
-    from workflow.models import OfferTerm, ShortlistEntry
-
-    rng = rng or random.Random(5)
-    for case in opened:
-        if case.stage in (Stage.NEEDS, Stage.CANCELLED):
-            continue
-        if case.stage == Stage.MARKET_SCAN and rng.random() < 0.5:
-            continue
-        offer_ids = db.session.scalars(select(OfferTerm.offer_id).where(
-            OfferTerm.kind == "legal_basis", OfferTerm.code == case.legal_basis).limit(40)).all()
-        for offer_id in rng.sample(offer_ids, min(3, len(offer_ids))):
-            db.session.add(ShortlistEntry(case_id=case.id, offer_id=offer_id, added_by_id=case.owner_id,
-                                          note=rng.choice(("Tæt på familien", "God erfaring fra tidligere sager",
-                                                           "Har ledig plads nu", None))))

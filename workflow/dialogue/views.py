@@ -142,7 +142,9 @@ def inquiry_page(case_id: int, inquiry_id: int):
             return redirect(url_for("dialogue.inquiry_page", case_id=case.id, inquiry_id=inquiry.id))
     cases.log_access(current_user, case, "dialogue.view", "Leverandørdialog")
     db.session.commit()
+    channels = dict(form.channel.choices)
     return render_template("dialogue/inquiry.html", case=case, inquiry=inquiry, form=form, note_form=NoteForm(),
+                           channel_label=lambda code: channels.get(code, _("link")),
                            plain=PlainForm(), today=today, can_lead=dialogue.can_lead_dialogue(case, current_user),
                            visible=inquiry.replies_visible(today))
 

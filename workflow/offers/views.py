@@ -166,9 +166,8 @@ def offer_form(offer_id: int | None = None):
             if offer is None:
                 offer = registry.create_offer(_get(Supplier, form.supplier_id.data), _offer_input(form), date.today())
             else:
-                offer.supplier_id = form.supplier_id.data
                 registry.update_offer(offer, form.version.data, _offer_input(form), date.today(),
-                                      active=form.active.data)
+                                      active=form.active.data, supplier=_get(Supplier, form.supplier_id.data))
         except StaleEdit as error:
             db.session.rollback()
             flash(error.message, "error")

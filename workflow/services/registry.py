@@ -175,7 +175,8 @@ def create_offer(supplier: Supplier, data: OfferInput, today: date) -> Offer:
     return offer
 
 
-def update_offer(offer: Offer, version: int | None, data: OfferInput, today: date, active: bool = True) -> dict:
+def update_offer(offer: Offer, version: int | None, data: OfferInput, today: date, active: bool = True,
+                 supplier: Supplier | None = None) -> dict:
     check_version(offer, version)
     check_offer(data, today)
     clash = db.session.scalar(select(Offer.id).where(func.lower(Offer.key) == data.key.strip().lower()))
@@ -183,6 +184,8 @@ def update_offer(offer: Offer, version: int | None, data: OfferInput, today: dat
         raise ServiceError(_("An offer with this registry id exists already."), "key")
     changed = apply_offer(offer, data)
     changed.update(audit.changes(offer, {"active": active}))
+    if supplier is not None:
+        changed.update(audit.changes(offer, {"supplier_id": supplier.id}))
     if changed:
         audit.record("offer.changed", offer, {"changes": changed})
     return changed
