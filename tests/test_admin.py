@@ -115,7 +115,7 @@ def test_settings_change_is_stored_and_audited(staff, make_client, db):
         "approval_tiers-2-name": "Direktør", "approval_tiers-2-limit": "",
         "followup_soon_days": "21", "offer_stale_months": "12", "inquiry_reply_business_days": "10",
         "retention_years": "5", "weight_price": "50", "weight_quality": "20", "weight_distance": "15",
-        "weight_preference": "15",
+        "weight_preference": "15", "eu_threshold_dkk": "5595000",
     }
     for index, basis in enumerate(settings.LEGAL_BASES):
         data[f"followup_intervals-{index}-code"] = basis.code

@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from workflow.admin.views import bp as admin_bp
     from workflow.auth.views import bp as auth_bp
     from workflow.cases.views import bp as cases_bp
+    from workflow.contracts.views import bp as contracts_bp
     from workflow.dialogue.views import bp as dialogue_bp
     from workflow.main.views import bp as main_bp
     from workflow.market.views import bp as market_bp
@@ -79,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(offers_bp)
     app.register_blueprint(dialogue_bp)
     app.register_blueprint(supplier_reply_bp)
+    app.register_blueprint(contracts_bp)
 
 
 @event.listens_for(Engine, "connect")

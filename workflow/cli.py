@@ -31,7 +31,8 @@ def seed_demo_data() -> None:
 
     Runs in a request context so that the suppliers' links in the demo inquiries are complete URLs.
     """
-    base_url = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    host = os.environ.get("HOST") or current_app.config["TRUSTED_HOSTS"][0]
+    base_url = f"http://{host}:{os.environ.get('PORT', '5000')}"
     with current_app.test_request_context(base_url=base_url):
         people = demo.seed_staff()
         demo.seed_registry()

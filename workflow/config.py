@@ -67,6 +67,9 @@ class Config:
         self.MAIL_SENDER = os.environ.get("MAIL_SENDER", "socialkob@localhost")
         # Without a mail server, mails are written to this folder for the developer to read.
         self.MAIL_OUTBOX = os.environ.get("MAIL_OUTBOX", str(instance / "outbox"))
+        # The municipality that buys: the acting and (by default) paying party of the contracts.
+        self.MUNICIPALITY_NAME = os.environ.get("MUNICIPALITY_NAME", "Eksempel Kommune")
+        self.MUNICIPALITY_EAN = os.environ.get("MUNICIPALITY_EAN", "5798000000000")
         self.PASSWORD_HASH_TIME_COST = int(os.environ.get("PASSWORD_HASH_TIME_COST", 3))
 
     def as_dict(self) -> dict:

@@ -104,6 +104,22 @@ def supplier_type_label(kind: str) -> str:
     return str(SUPPLIER_TYPE_LABELS.get(kind, kind))
 
 
+APPROVAL_ACTIONS = {"submitted": _l("submitted"), "reviewed": _l("reviewed"), "approved": _l("approved"),
+                    "rejected": _l("rejected")}
+
+
+CONTRACT_STATUSES = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reviewed": _l("Reviewed"),
+                     "approved": _l("Approved"), "superseded": _l("Superseded")}
+
+
+def contract_status_label(status: str) -> str:
+    return str(CONTRACT_STATUSES.get(status, status))
+
+
+def approval_action_label(action: str) -> str:
+    return str(APPROVAL_ACTIONS.get(action, action))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, number=number, day=day, timestamp=timestamp)
@@ -112,7 +128,8 @@ def init_app(app: Flask) -> None:
         level_label=level_label, support_need_label=support_need_label, goal_type_label=goal_type_label,
         price_unit_label=price_unit_label, service_type_label=service_type_label,
         municipality_name=municipality_name, supplier_type_label=supplier_type_label,
-        legal_basis_options=legal_basis_choices, municipality_options=municipality_choices, yearly=pricing.yearly)
+        legal_basis_options=legal_basis_choices, municipality_options=municipality_choices, yearly=pricing.yearly,
+        approval_action_label=approval_action_label, contract_status_label=contract_status_label)
 
     @app.context_processor
     def language():

@@ -22,7 +22,7 @@ STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
 
 MENU = (
     MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), ("main.start",)),
-    MenuItem("cases.case_list_page", _l("Cases"), STAFF, ("cases.", "market.", "dialogue.")),
+    MenuItem("cases.case_list_page", _l("Cases"), STAFF, ("cases.", "market.", "dialogue.", "contracts.")),
     MenuItem("offers.offer_list", _l("Offer registry"), (*STAFF, Role.ADMIN), ("offers.",)),
     MenuItem("admin.user_list", _l("Users"), (Role.ADMIN,), ("admin.user",)),
     MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), ("admin.unit",)),

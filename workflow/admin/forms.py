@@ -82,3 +82,4 @@ class SettingsForm(Form):
     weight_quality = IntegerField(validators=[InputRequired()])
     weight_distance = IntegerField(validators=[InputRequired()])
     weight_preference = IntegerField(validators=[InputRequired()])
+    eu_threshold_dkk = IntegerField(validators=[InputRequired()])

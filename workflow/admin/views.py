@@ -20,7 +20,7 @@ bp = Blueprint("admin", __name__)
 
 AUDIT_PAGE_SIZE = 50
 SIMPLE_SETTINGS = ("followup_soon_days", "offer_stale_months", "inquiry_reply_business_days", "retention_years",
-                   "weight_price", "weight_quality", "weight_distance", "weight_preference")
+                   "weight_price", "weight_quality", "weight_distance", "weight_preference", "eu_threshold_dkk")
 
 
 @bp.before_request

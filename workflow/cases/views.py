@@ -99,7 +99,7 @@ def case_page(case_id: int):
     page = presenters.case_page(case, current_user)
     db.session.commit()
     return render_template("cases/page.html", case=case, page=page, comment_form=CommentForm(),
-                           step_form=StepForm(version=case.version))
+                           step_form=StepForm(version=case.version), own_pages=OWN_PAGES)
 
 
 @bp.route("/cases/<int:case_id>/cpr", methods=["POST"])
@@ -115,7 +115,7 @@ def show_cpr(case_id: int):
     page = presenters.case_page(case, current_user)
     db.session.commit()
     return render_template("cases/page.html", case=case, page=page, comment_form=CommentForm(),
-                           step_form=StepForm(version=case.version), full_cpr=full_cpr)
+                           step_form=StepForm(version=case.version), full_cpr=full_cpr, own_pages=OWN_PAGES)
 
 
 @bp.route("/cases/<int:case_id>/details", methods=["GET", "POST"])
@@ -215,7 +215,15 @@ def add_comment(case_id: int):
     return redirect(url_for("cases.case_page", case_id=case.id) + "#kommentarer")
 
 
-REASON_EVENTS = {Event.CANCEL, Event.REJECT}
+REASON_EVENTS = {Event.CANCEL}
+# Steps taken on their own pages, where the service also changes what the step is about.
+OWN_PAGES = {
+    Event.CHOOSE_SUPPLIER: "dialogue.comparison",
+    Event.SUBMIT_TERMS: "contracts.terms",
+    Event.REVIEW_TERMS: "contracts.terms",
+    Event.APPROVE: "contracts.terms",
+    Event.REJECT: "contracts.reject",
+}
 
 
 @bp.route("/cases/<int:case_id>/steps/<event>", methods=["GET", "POST"])
@@ -225,6 +233,8 @@ def take_step(case_id: int, event: str):
         step = Event(event)
     except ValueError:
         abort(404)
+    if step in OWN_PAGES:
+        return redirect(url_for(OWN_PAGES[step], case_id=case.id))
     form = ReasonForm() if step in REASON_EVENTS else StepForm()
     if request.method == "GET":
         if step not in REASON_EVENTS:

@@ -2,6 +2,7 @@
 from workflow.models.access import LoginAttempt, UserSession
 from workflow.models.audit import AccessLog, AppendOnlyError, AuditEvent
 from workflow.models.cases import CaseComment, Citizen, PurchaseCase, StageVisit
+from workflow.models.contracts import ApprovalEvent, ContractPriceLine, ContractVersion, FrozenContractError
 from workflow.models.dialogue import Choice, Inquiry, NegotiationNote, Reply, ReplyPriceLine, Requirement
 from workflow.models.needs import Goal, NeedsAssessment, ThemeAssessment
 from workflow.models.offers import Offer, OfferImport, OfferPrice, OfferTerm, ShortlistEntry, Supplier
@@ -10,6 +11,10 @@ from workflow.models.users import Unit, User
 from workflow.roles import Role
 
 __all__ = [
+    "FrozenContractError",
+    "ContractVersion",
+    "ContractPriceLine",
+    "ApprovalEvent",
     "Requirement",
     "ReplyPriceLine",
     "Reply",

@@ -63,9 +63,11 @@ def requirement(case: PurchaseCase) -> Requirement | None:
 def draft_requirement(case: PurchaseCase, today: date) -> Requirement:
     """Built from the needs assessment: functional levels, goals, services. No name, CPR or address."""
     assessment = cases.current_assessment(case)
-    levels = [f"{THEME_LABELS[t.theme]}: {LEVEL_LABELS[t.level]}" for t in assessment.themes if t.level is not None]
+    with force_locale("da"):  # suppliers read Danish, whoever drafts the requirement
+        levels = [f"{THEME_LABELS[t.theme]}: {LEVEL_LABELS[t.level]}" for t in assessment.themes
+                  if t.level is not None]
+        services = [str(SERVICE_TYPE_LABELS[code]) for code in LEGAL_BASES[case.legal_basis].typical_services]
     goals = [f"{g.text}" + (f" ({g.measure})" if g.measure else "") for g in assessment.goals]
-    services = [str(SERVICE_TYPE_LABELS[code]) for code in LEGAL_BASES[case.legal_basis].typical_services]
     return Requirement(
         case_id=case.id, age_band=age_band(case.citizen.age_on(today)), functional_summary="\n".join(levels),
         support_need=assessment.support_need, goals="\n".join(goals), services=", ".join(services),
@@ -90,7 +92,7 @@ def save_requirement(case: PurchaseCase, actor: User, version: int | None, *, ag
         raise ServiceError(_("Only the case's procurement colleague and caseworkers edit the requirement."))
     if case.stage != Stage.DIALOGUE:
         raise ServiceError(_("The requirement is edited during the supplier dialogue."))
-    _check_identifying(case, [functional_summary, goals, services, special_conditions])
+    _check_identifying(case, [age_band_text, functional_summary, goals, services, special_conditions])
     current = requirement(case)
     if current is None:
         current = draft_requirement(case, today)
@@ -163,7 +165,7 @@ def send_inquiries(case: PurchaseCase, actor: User, offer_ids: list[int], deadli
         select(ShortlistEntry).where(ShortlistEntry.case_id == case.id)
         .options(selectinload(ShortlistEntry.offer).selectinload(Offer.supplier)))}
     asked = set(db.session.scalars(select(Inquiry.offer_id).where(Inquiry.case_id == case.id)))
-    chosen = [offer_id for offer_id in offer_ids if offer_id in shortlisted and offer_id not in asked]
+    chosen = [offer_id for offer_id in dict.fromkeys(offer_ids) if offer_id in shortlisted and offer_id not in asked]
     if not chosen:
         raise ServiceError(_("Choose at least one shortlisted offer that has not been asked yet."), "offers")
     missing = [shortlisted[o].offer.supplier.name for o in chosen if not shortlisted[o].offer.supplier.contact_email]

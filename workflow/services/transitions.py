@@ -16,6 +16,8 @@ from workflow.services.errors import ServiceError
 
 def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None) -> CaseFacts:
     """Everything the guards ask about this case, read from the database once."""
+    from workflow.services import contracts  # contracts takes steps through this module
+
     assessment = assessment or current_assessment(case)
     shortlisted, framework_shortlisted = shortlist.facts(case)
     return CaseFacts(
@@ -32,6 +34,7 @@ def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None
         shortlist=shortlisted,
         framework_offer_shortlisted=framework_shortlisted,
         reply_chosen=_has_choice(case),
+        **contracts.facts(case),
         reason=reason,
     )
 
@@ -59,6 +62,12 @@ def _on_cancel(case: PurchaseCase, actor: User, reason: str) -> None:
     case.closed_at = utcnow()
 
 
+def _on_change_within_frame(case: PurchaseCase, actor: User, reason: str) -> None:
+    from workflow.services import contracts  # contracts takes steps through this module
+
+    contracts.new_version(case, actor)
+
+
 def _on_close(case: PurchaseCase, actor: User, reason: str) -> None:
     case.closed_at = utcnow()
 
@@ -68,6 +77,7 @@ EFFECTS = {
     Event.REASSESS: _on_reassess,
     Event.CANCEL: _on_cancel,
     Event.CLOSE: _on_close,
+    Event.CHANGE_WITHIN_FRAME: _on_change_within_frame,
 }
 
 
