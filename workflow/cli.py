@@ -26,8 +26,8 @@ def _is_demo_only() -> bool:
     return logins == {login for login, *_ in DEMO_USERS}
 
 
-def seed_demo_data() -> None:
-    """Staff, an offer registry and a few dozen cases in all stages.
+def seed_demo_data(offers: int = 400, cases: int = 36) -> None:
+    """Staff, an offer registry and a few dozen cases in all stages (smaller for browser tests).
 
     Runs in a request context so that the suppliers' links in the demo inquiries are complete URLs.
     """
@@ -35,8 +35,8 @@ def seed_demo_data() -> None:
     base_url = f"http://{host}:{os.environ.get('PORT', '5000')}"
     with current_app.test_request_context(base_url=base_url):
         people = demo.seed_staff()
-        demo.seed_registry()
-        demo.seed_cases(people)
+        demo.seed_registry(offers)
+        demo.seed_cases(people, count=cases)
 
 
 def init_app(app: Flask) -> None:

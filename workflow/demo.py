@@ -194,7 +194,31 @@ def _work_until(case: PurchaseCase, owner: User, target: Stage, rng: random.Rand
     justification = "" if not dialogue.needs_justification(rows, best.inquiry.id) else (
         "Bedste samlede vurdering; borgeren ønsker at bo tæt på familien.")
     dialogue.choose(case, best.inquiry, buyer, justification, today)
+    _contract_until(case, buyer, target, rng, today)
     _place_in_stage(case, target)
+
+
+def _contract_until(case: PurchaseCase, buyer: User, target: Stage, rng: random.Random, today: date) -> None:
+    """Draft, submit, review and approve the terms as far as the demo case's stage needs."""
+    from workflow.services import contracts
+
+    reached = STAGE_ORDER.index(target)
+    contract = contracts.draft_from_choice(case, buyer, today)
+    if reached < STAGE_ORDER.index(Stage.APPROVAL):
+        return
+    contracts.submit(case, contract, buyer)
+    if case.economy_id is None:
+        case.economy_id = db.session.scalar(select(User.id).where(User.role == Role.ECONOMY))
+    if target == Stage.APPROVAL and rng.random() < 0.5:
+        return
+    contracts.review(case, contract, case.economy)
+    if reached < STAGE_ORDER.index(Stage.DELIVERY):
+        return
+    approver = db.session.scalars(select(User).where(
+        User.role == Role.MANAGER, User.unit_id == case.unit_id, User.approval_limit >= contract.annual_cost)
+        .order_by(User.approval_limit)).first()
+    if approver is not None:
+        contracts.approve(case, contract, approver)
 
 
 def _assess(case: PurchaseCase, owner: User, rng: random.Random, complete: bool, child: bool) -> None:

@@ -53,7 +53,7 @@ def demo(app_ctx):
     """The demo units and users, as `make run` seeds them."""
     from workflow.extensions import db
 
-    seed_demo_data()
+    seed_demo_data(offers=120, cases=18)  # two cases a stage: the demo, smaller
     db.session.commit()
     db.session.remove()
 
