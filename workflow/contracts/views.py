@@ -14,7 +14,7 @@ from workflow.errors import render_error
 from workflow.extensions import db
 from workflow.forms import PlainForm, show_refusal
 from workflow.models import Role
-from workflow.process import Event, decide
+from workflow.process import Event
 from workflow.security import roles_required
 from workflow.services import ServiceError, StaleEdit, cases, contract_pdf, contracts, transitions
 
@@ -59,13 +59,14 @@ def _fill(form, contract) -> None:
         entry.form.supplement.data = line.supplement
 
 
+CONTRACT_EVENTS = (Event.SUBMIT_TERMS, Event.REVIEW_TERMS, Event.APPROVE, Event.REJECT)
+
+
 def _actions(case, contract) -> dict:
-    """Which approval steps the current user may take now (the process decides)."""
+    """The approval steps open to the current user's role here, allowed or with what is missing."""
     if contract is None:
         return {}
-    facts = transitions.facts_for(case, current_user, reason="(asked on the form)")
-    return {event: decide(case.stage, event, facts) for event in
-            (Event.SUBMIT_TERMS, Event.REVIEW_TERMS, Event.APPROVE, Event.REJECT)}
+    return {step.event: step for step in transitions.steps_for(case, current_user) if step.event in CONTRACT_EVENTS}
 
 
 @bp.route("/cases/<int:case_id>/contract", methods=["GET", "POST"])
