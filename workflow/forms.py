@@ -152,3 +152,22 @@ class Form(FlaskForm):
 
 class PlainForm(Form):
     """A form with nothing but its CSRF token: sign-out, confirmations and other one-button actions."""
+
+
+def price_lines(entries) -> list[tuple[str, str, Decimal, Decimal, bool]]:
+    """(description, unit, unit price, quantity, supplement) of the filled price lines of a FieldList.
+
+    Empty lines are left out; a quantity that is not a number is refused with a ValueError.
+    """
+    lines = []
+    for entry in entries:
+        line = entry.form
+        if not (line.description.data or "").strip() and line.unit_price.data is None:
+            continue
+        try:
+            quantity = Decimal((line.quantity.data or "1").replace(",", ".").strip())
+        except InvalidOperation as error:
+            raise ValueError(line.quantity.data) from error
+        supplement = bool(getattr(line, "supplement", None) and line.supplement.data)
+        lines.append((line.description.data or "", line.unit.data, line.unit_price.data, quantity, supplement))
+    return lines

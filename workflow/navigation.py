@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from workflow.models import Role
+from workflow.security import STAFF
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,6 @@ class MenuItem:
     section: tuple[str, ...]  # endpoints starting with one of these mark the item as current
 
 
-STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
 
 MENU = (
     MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), ("main.start",)),

@@ -13,7 +13,7 @@ from workflow.extensions import db
 from workflow.forms import show_refusal
 from workflow.legal_basis import LEGAL_BASES
 from workflow.models import AuditEvent, Role, Unit, User
-from workflow.security import roles_required
+from workflow.security import restrict_blueprint
 from workflow.services import ServiceError, StaleEdit, settings, users
 
 bp = Blueprint("admin", __name__)
@@ -22,11 +22,7 @@ AUDIT_PAGE_SIZE = 50
 SIMPLE_SETTINGS = ("followup_soon_days", "offer_stale_months", "inquiry_reply_business_days", "retention_years",
                    "weight_price", "weight_quality", "weight_distance", "weight_preference", "eu_threshold_dkk")
 
-
-@bp.before_request
-@roles_required(Role.ADMIN)
-def only_admins():
-    return None
+restrict_blueprint(bp, Role.ADMIN)
 
 
 def _unit_choices(include_id: int | None = None):

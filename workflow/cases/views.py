@@ -22,18 +22,12 @@ from workflow.extensions import db
 from workflow.forms import show_refusal
 from workflow.models import Role, User
 from workflow.process import Event, Stage
-from workflow.security import roles_required
+from workflow.security import STAFF, restrict_blueprint, roles_required
 from workflow.services import ServiceError, StaleEdit, case_list, cases, needs, transitions
 
 bp = Blueprint("cases", __name__)
 
-STAFF = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
-
-
-@bp.before_request
-@roles_required(*STAFF)
-def only_staff():
-    return None
+restrict_blueprint(bp, *STAFF)
 
 
 @bp.route("/cases")

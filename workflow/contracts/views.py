@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,33 +11,21 @@ from workflow.cases.loading import load_case
 from workflow.contracts.forms import DecisionForm, RejectForm, TermsForm
 from workflow.errors import render_error
 from workflow.extensions import db
-from workflow.forms import PlainForm, show_refusal
-from workflow.models import Role
+from workflow.forms import PlainForm, price_lines, show_refusal
 from workflow.process import Event
-from workflow.security import roles_required
+from workflow.security import STAFF, restrict_blueprint
 from workflow.services import ServiceError, StaleEdit, cases, contract_pdf, contracts, transitions
 
 bp = Blueprint("contracts", __name__)
 
-
-@bp.before_request
-@roles_required(Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
-def only_staff():
-    return None
+restrict_blueprint(bp, *STAFF)
 
 
 def _terms_input(form) -> contracts.TermsInput:
-    lines = []
-    for entry in form.lines:
-        line = entry.form
-        if not (line.description.data or "").strip() and line.unit_price.data is None:
-            continue
-        try:
-            quantity = Decimal((line.quantity.data or "1").replace(",", "."))
-        except InvalidOperation as error:
-            raise ServiceError(_("Write the quantity as a number."), "lines") from error
-        lines.append(contracts.LineInput(line.description.data or "", line.unit.data, line.unit_price.data,
-                                         quantity, line.supplement.data))
+    try:
+        lines = [contracts.LineInput(*line) for line in price_lines(form.lines)]
+    except ValueError as error:
+        raise ServiceError(_("Write the quantity as a number."), "lines") from error
     names = ("acting_municipality", "paying_municipality", "supplier_contact", "primary_service", "start_date",
              "notice_months", "payment_terms", "payment_days", "acting_ean", "acting_contact", "paying_ean",
              "further_services", "goals", "price_regulation", "duration_months", "review_date", "absence_rules",

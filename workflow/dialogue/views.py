@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,33 +10,23 @@ from flask_login import current_user
 from workflow.cases.loading import load_case
 from workflow.dialogue.forms import ChooseForm, ManualReplyForm, NoteForm, RequirementForm, SendForm
 from workflow.extensions import db
-from workflow.forms import PlainForm, show_refusal
-from workflow.models import Inquiry, Role
-from workflow.security import roles_required
+from workflow.forms import PlainForm, price_lines, show_refusal
+from workflow.models import Inquiry
+from workflow.security import STAFF, restrict_blueprint
 from workflow.services import ServiceError, StaleEdit, cases, dialogue, shortlist
 
 bp = Blueprint("dialogue", __name__)
 
-
-@bp.before_request
-@roles_required(Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
-def only_staff():
-    return None
+restrict_blueprint(bp, *STAFF)
 
 
 def reply_input(form) -> dialogue.ReplyInput:
     """The reply form's data; empty price lines are left out. Shared with the supplier's page."""
-    lines = []
-    for entry in form.lines:
-        line = entry.form
-        if not (line.description.data or "").strip() and line.unit_price.data is None:
-            continue
-        try:
-            quantity = Decimal((line.quantity.data or "1").replace(",", "."))
-        except InvalidOperation as error:
-            raise dialogue.ServiceError(_("Write the quantity as a number."), "lines") from error
-        lines.append(dialogue.PriceLineInput(line.description.data or "", line.unit.data, line.unit_price.data,
-                                             quantity))
+    try:
+        lines = [dialogue.PriceLineInput(description, unit, price, quantity)
+                 for description, unit, price, quantity, _supplement in price_lines(form.lines)]
+    except ValueError as error:
+        raise ServiceError(_("Write the quantity as a number."), "lines") from error
     return dialogue.ReplyInput(
         can_deliver=form.can_deliver.data == "yes", earliest_start=form.earliest_start.data, lines=lines,
         additional_services=form.additional_services.data or "", conditions=form.conditions.data or "",

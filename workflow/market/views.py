@@ -12,18 +12,14 @@ from workflow.cases.loading import load_case
 from workflow.extensions import db
 from workflow.forms import parse_money
 from workflow.market.forms import ShortlistAddForm, ShortlistNoteForm, ShortlistRemoveForm
-from workflow.models import Offer, Role, ShortlistEntry
-from workflow.security import roles_required
+from workflow.models import Offer, ShortlistEntry
+from workflow.security import STAFF, restrict_blueprint
 from workflow.services import ServiceError, cases, market_scan, shortlist
 from workflow.vocabulary import SERVICE_TYPES, TARGET_GROUPS
 
 bp = Blueprint("market", __name__)
 
-
-@bp.before_request
-@roles_required(Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER)
-def only_staff():
-    return None
+restrict_blueprint(bp, *STAFF)
 
 
 def _filters(case) -> market_scan.ScanFilters:

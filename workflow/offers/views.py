@@ -13,7 +13,7 @@ from workflow.extensions import db
 from workflow.forms import PlainForm, show_refusal
 from workflow.models import Offer, OfferImport, OfferTerm, PurchaseCase, Role, ShortlistEntry, Supplier
 from workflow.offers.forms import ImportForm, OfferForm, SupplierForm
-from workflow.security import roles_required
+from workflow.security import restrict_blueprint, roles_required
 from workflow.services import ServiceError, StaleEdit, offer_import, registry
 
 bp = Blueprint("offers", __name__, url_prefix="/offers")
@@ -22,11 +22,7 @@ READERS = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER, Role.A
 EDITORS = (Role.PROCUREMENT, Role.ADMIN)
 PAGE_SIZE = 50
 
-
-@bp.before_request
-@roles_required(*READERS)
-def only_staff():
-    return None
+restrict_blueprint(bp, *READERS)
 
 
 def _get(model, object_id: int):
