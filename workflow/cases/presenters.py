@@ -175,6 +175,23 @@ ACTION_LABELS = {
     "shortlist.added": _l("shortlisted an offer"),
     "shortlist.removed": _l("removed an offer from the shortlist"),
     "shortlist.note": _l("changed the note on a shortlisted offer"),
+    "requirement.saved": _l("saved the anonymised requirement"),
+    "inquiry.sent": _l("sent an inquiry"),
+    "inquiry.revoked": _l("revoked an inquiry's link"),
+    "inquiry.unsealed": _l("opened sealed replies"),
+    "inquiry.preference": _l("marked the citizen's preference"),
+    "inquiry.declined": _l("told a supplier it was not chosen"),
+    "reply.received": _l("received a reply"),
+    "negotiation.note": _l("wrote in the negotiation log"),
+    "dialogue.chosen": _l("chose the supplier"),
+    "contract.drafted": _l("drafted the contract terms"),
+    "contract.saved": _l("changed the contract terms"),
+    "contract.new_version": _l("started a new contract version"),
+    "contract.submitted": _l("submitted the terms for approval"),
+    "contract.reviewed": _l("reviewed the terms"),
+    "contract.approved": _l("approved the terms"),
+    "contract.rejected": _l("rejected the terms"),
+    "contract.superseded": _l("replaced the contract version in force"),
 }
 
 FIELD_LABELS = {
@@ -228,7 +245,12 @@ def _timeline(case: PurchaseCase) -> list[dict]:
         if event.action == "case.step":
             what = _("moved the case from %(source)s to %(target)s",
                      source=Stage(event.details["from"]).label, target=Stage(event.details["to"]).label)
-        rows.append({"when": event.occurred_at, "who": event.actor.full_name if event.actor else "–",
+        subject = event.details.get("offer")
+        if subject and event.action.startswith(("inquiry.", "reply.", "dialogue.", "shortlist.", "negotiation.")):
+            what = f"{what}: {subject}"
+            if event.action == "reply.received" and event.details.get("version", 1) > 1:
+                what += " " + _("(revision %(n)s)", n=event.details["version"])
+        rows.append({"when": event.occurred_at, "who": event.actor.full_name if event.actor else _("the supplier"),
                      "what": what, "changes": changes, "reason": event.details.get("reason")})
     return rows
 
