@@ -113,9 +113,9 @@ class VersionField(HiddenField):
 def show_refusal(form, error) -> None:
     """Show a service's refusal (ServiceError) at its field, or as a message at the top of the page."""
     field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
+    if field is not None and field.type not in ("FieldList", "FormField"):
         field.errors = [*field.errors, error.message]
-    else:
+    else:  # a list of sub-forms has no single place for a message
         flash(error.message, "error")
 
 
@@ -154,6 +154,9 @@ class PlainForm(Form):
     """A form with nothing but its CSRF token: sign-out, confirmations and other one-button actions."""
 
 
+MAX_QUANTITY = Decimal(10_000)
+
+
 def price_lines(entries) -> list[tuple[str, str, Decimal, Decimal, bool]]:
     """(description, unit, unit price, quantity, supplement) of the filled price lines of a FieldList.
 
@@ -168,6 +171,8 @@ def price_lines(entries) -> list[tuple[str, str, Decimal, Decimal, bool]]:
             quantity = Decimal((line.quantity.data or "1").replace(",", ".").strip())
         except InvalidOperation as error:
             raise ValueError(line.quantity.data) from error
+        if not quantity.is_finite() or not 0 < quantity <= MAX_QUANTITY:
+            raise ValueError(line.quantity.data)
         supplement = bool(getattr(line, "supplement", None) and line.supplement.data)
         lines.append((line.description.data or "", line.unit.data, line.unit_price.data, quantity, supplement))
     return lines

@@ -70,8 +70,9 @@ class Inquiry(db.Model):
         return self.replies[-1] if self.replies else None
 
     def is_open(self, today: date) -> bool:
-        """The supplier may still reply or revise."""
-        return self.revoked_at is None and today <= self.deadline
+        """The supplier may still reply or revise: not revoked, not declined, before the deadline."""
+        return (self.revoked_at is None and self.declined_at is None and today <= self.deadline
+                and self.case.stage == "dialogue")
 
     def replies_visible(self, today: date) -> bool:
         """Sealed replies stay closed until the deadline has passed or procurement opens them."""

@@ -181,11 +181,12 @@ def send_inquiries(case: PurchaseCase, actor: User, offer_ids: list[int], deadli
         inquiry.offer, inquiry.case = offer, case
         db.session.add(inquiry)
         db.session.flush()
-        mail.send(_inquiry_mail(inquiry, req, token))
         audit.record("inquiry.sent", inquiry, {"offer": offer.name, "deadline": deadline.isoformat(),
                                                "sealed": sealed}, actor=actor, case=case)
-        sent.append(inquiry)
-    return sent
+        sent.append((inquiry, token))
+    for inquiry, token in sent:  # last, once every inquiry is in place
+        mail.send(_inquiry_mail(inquiry, req, token))
+    return [inquiry for inquiry, _token in sent]
 
 
 def revoke(case: PurchaseCase, inquiry: Inquiry, actor: User) -> None:
@@ -398,6 +399,7 @@ def choose(case: PurchaseCase, inquiry: Inquiry, actor: User, justification: str
     """Choose one reply, justify it when it is not both the best scored and the cheapest, tell the others."""
     if not can_lead_dialogue(case, actor):
         raise ServiceError(_("The case's procurement colleague makes the choice."))
+    cases.check_version(case, version)  # before anything is written or anyone is told
     rows = compare(case, today)
     row = next((r for r in rows if r.inquiry.id == inquiry.id), None)
     if row is None or not row.passes:
@@ -414,11 +416,12 @@ def choose(case: PurchaseCase, inquiry: Inquiry, actor: User, justification: str
     audit.record("dialogue.chosen", chosen, {
         "offer": inquiry.offer.name, "annual_cost": str(row.annual_cost), "score": row.score,
         "justification": chosen.justification}, actor=actor, case=case)
-    for other in rows:
-        if other.inquiry.id != inquiry.id and other.inquiry.declined_at is None:
-            mail.send(_declined_mail(other.inquiry))
-            other.inquiry.declined_at = utcnow()
-            audit.record("inquiry.declined", other.inquiry, {"offer": other.inquiry.offer.name}, actor=actor,
-                         case=case)
+    declined = [other.inquiry for other in rows
+                if other.inquiry.id != inquiry.id and other.inquiry.declined_at is None]
+    for other in declined:
+        other.declined_at = utcnow()
+        audit.record("inquiry.declined", other, {"offer": other.offer.name}, actor=actor, case=case)
     transitions.take_step(case, Event.CHOOSE_SUPPLIER, actor, version=version)
+    for other in declined:  # last, once everything else has been accepted
+        mail.send(_declined_mail(other))
     return chosen
