@@ -12,7 +12,15 @@ from datetime import date
 from flask_babel import force_locale
 
 from workflow import cpr, pricing
-from workflow.i18n import day, legal_basis_label, level_label, money, price_unit_label, support_need_label
+from workflow.i18n import (
+    day,
+    legal_basis_label,
+    level_label,
+    money,
+    price_unit_label,
+    support_need_label,
+    timestamp,
+)
 from workflow.models import ContractVersion, PurchaseCase
 from workflow.pdf import render_pdf
 from workflow.services import cases, contracts, dialogue, settings, shortlist
@@ -87,7 +95,7 @@ def summary_data(case: PurchaseCase, contract: ContractVersion, draft: bool) -> 
                      "score": row.score if row.passes else "–", "chosen": bool(chosen and chosen.inquiry_id ==
                                                                                 row.inquiry.id)} for row in rows],
         "justification": (chosen.justification or "") if chosen else "",
-        "approvals": [{"when": e.occurred_at.strftime("%d-%m-%Y %H:%M"), "who": e.actor.full_name,
+        "approvals": [{"when": timestamp(e.occurred_at), "who": e.actor.full_name,
                        "action": e.action, "reason": e.reason or "", "tier": e.tier or ""} for e in events],
     }
     data["content_sha256"] = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
