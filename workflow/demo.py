@@ -149,18 +149,20 @@ STAGE_ORDER = list(PROCESS_STAGES)
 
 def _work_until(case: PurchaseCase, owner: User, target: Stage, rng: random.Random) -> None:
     """Walk a demo case through the stages that have screens, the way staff would; jump the rest."""
-    from workflow.models import OfferTerm
-    from workflow.services import dialogue, shortlist
+    from workflow.services import dialogue, market_scan, shortlist
 
     reached = STAGE_ORDER.index(target)
     if reached < STAGE_ORDER.index(Stage.MARKET_SCAN) or (target == Stage.MARKET_SCAN and rng.random() < 0.5):
         return
-    offer_ids = db.session.scalars(select(OfferTerm.offer_id).where(
-        OfferTerm.kind == "legal_basis", OfferTerm.code == case.legal_basis).order_by(OfferTerm.offer_id)).all()
-    for offer_id in rng.sample(offer_ids, min(3, len(offer_ids))):
-        offer = db.session.get(Offer, offer_id)
-        shortlist.add(case, offer, owner, rng.choice(("Tæt på familien", "God erfaring fra tidligere sager",
-                                                      "Har ledig plads nu", "")))
+    # Shortlist from the real market scan: three of its best, with their scores.
+    assessment = cases.current_assessment(case)
+    needs = market_scan.CaseNeeds(case.target_group, case.citizen.home_municipality, case.budget_frame,
+                                  assessment.required_hours_per_week, case.acute, [])
+    ranked = market_scan.run_scan(case, needs, market_scan.ScanFilters(legal_basis=case.legal_basis), date.today())
+    for row in rng.sample(ranked[:6], min(3, len(ranked))):
+        shortlist.add(case, db.session.get(Offer, row.offer_id), owner,
+                      rng.choice(("Tæt på familien", "God erfaring fra tidligere sager", "Har ledig plads nu", "")),
+                      score=row.score)
     if reached < STAGE_ORDER.index(Stage.DIALOGUE):
         return
     transitions.take_step(case, Event.START_DIALOGUE, owner)
