@@ -133,4 +133,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def language():
-        return {"current_language": str(get_locale() or "da"), "request_path": request.path}
+        return {"current_language": str(get_locale() or "da"),
+                "request_path": request.path if has_request_context() else ""}

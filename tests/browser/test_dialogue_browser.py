@@ -45,7 +45,7 @@ def answer(page, price: str, *, contact: str) -> None:
 
 
 def choose_by_keyboard(page, inquiry_id: int) -> None:
-    """Select a reply with the keyboard: with the mouse it cannot be done (see the xfail test below)."""
+    """Select a reply with the keyboard, as a keyboard user would (the mouse is tested below)."""
     page.focus(f"#choose-{inquiry_id}")
     page.keyboard.press("Space")
     assert page.is_checked(f"#choose-{inquiry_id}")
@@ -144,11 +144,6 @@ def test_procurement_asks_three_suppliers_and_chooses_with_a_justification(page,
     assert_accessible(page)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="App bug: templates/dialogue/comparison.html puts each 'choose' radio straight into its "
-                          "<td>, without DKFDS's <div class='form-group-radio'> wrapper; .form-radio is "
-                          "position:absolute; top:0; left:0, so every radio (and its drawn circle) lands in the "
-                          "page's top left corner, stacked, and a mouse user cannot pick a row.")
 def test_each_choose_radio_sits_in_its_own_row(page, app, db, staff, outbox):
     built = build_dialogue_case(staff)
     save_requirement(built.case, staff.procurement)

@@ -4,7 +4,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow import pricing
@@ -163,8 +175,17 @@ def _refuse_changes_to_frozen(mapper, connection, target: ContractVersion) -> No
         raise FrozenContractError(f"contract version {target.id} is approved and frozen: {sorted(changed)}")
 
 
+@event.listens_for(ContractPriceLine, "before_insert")
 @event.listens_for(ContractPriceLine, "before_update")
 @event.listens_for(ContractPriceLine, "before_delete")
 def _refuse_line_changes(mapper, connection, target: ContractPriceLine) -> None:
-    if target.contract is not None and target.contract.frozen:
+    # Ask the database, not the session: a line may be added by id alone, or moved to another version.
+    contract_ids = {target.contract_id, *db.inspect(target).attrs.contract_id.history.deleted} - {None}
+    if target.contract is not None and target.contract.id is not None:
+        contract_ids.add(target.contract.id)
+    if not contract_ids:
+        return
+    statuses = connection.execute(
+        select(ContractVersion.status).where(ContractVersion.id.in_(contract_ids))).scalars().all()
+    if any(status in ("approved", "superseded") for status in statuses):
         raise FrozenContractError("price lines of an approved contract version are frozen")

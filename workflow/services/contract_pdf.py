@@ -24,7 +24,7 @@ from workflow.i18n import (
 from workflow.models import ContractVersion, PurchaseCase
 from workflow.pdf import render_pdf
 from workflow.services import cases, contracts, dialogue, settings, shortlist
-from workflow.vum import GOAL_TYPE_LABELS, THEME_LABELS
+from workflow.vum import THEME_LABELS
 
 
 def _followup_plan(case: PurchaseCase, contract: ContractVersion) -> dict:
@@ -78,8 +78,8 @@ def summary_data(case: PurchaseCase, contract: ContractVersion, draft: bool) -> 
         "documentation_duties": contract.documentation_duties or "",
         "data_processing": contract.data_processing or "",
         "framework_reference": contract.framework_reference or "",
-        "goals": [{"type": str(GOAL_TYPE_LABELS.get(g.goal_type, g.goal_type)), "text": g.text,
-                   "measure": g.measure or ""} for g in assessment.goals],
+        # The goals as agreed in this version of the terms (drafted from the needs assessment).
+        "goals": [text.strip() for text in (contract.goals or "").splitlines() if text.strip()],
         "followup": _followup_plan(case, contract),
         "needs": {
             "themes": [{"theme": str(THEME_LABELS[t.theme]), "level": level_label(t.level)}

@@ -28,6 +28,7 @@ from workflow.process import Event, Stage
 from workflow.services import audit, cases, dialogue, settings, transitions
 from workflow.services.errors import ServiceError
 from workflow.vocabulary import SERVICE_TYPE_LABELS
+from workflow.vum import GOAL_TYPE_LABELS
 
 DEFAULT_ABSENCE = ("Ved borgerens fravær eller hospitalsindlæggelse betales fuld takst de første 30 dage, "
                    "derefter 75 % af taksten.")
@@ -118,7 +119,7 @@ def draft_from_choice(case: PurchaseCase, actor: User, today: date) -> ContractV
         supplier_contact=", ".join(filter(None, (reply.contact_name, reply.contact_email, reply.contact_phone))),
         offer_name=offer.name, legal_basis=case.legal_basis,
         primary_service=_service_text(offer),
-        further_services=reply.additional_services, goals="\n".join(g.text for g in assessment.goals),
+        further_services=reply.additional_services, goals="\n".join(_goal_text(g) for g in assessment.goals),
         list_price_annual=pricing.yearly(offer.list_price, offer.price_unit,
                                          (assessment.required_hours_per_week or None) if offer.price_unit == "time"
                                          else 1),
@@ -131,6 +132,13 @@ def draft_from_choice(case: PurchaseCase, actor: User, today: date) -> ContractV
     db.session.flush()
     audit.record("contract.drafted", contract, {"number": 1, "supplier": supplier.name}, actor=actor, case=case)
     return contract
+
+
+def _goal_text(goal) -> str:
+    with force_locale("da"):
+        kind = str(GOAL_TYPE_LABELS.get(goal.goal_type, goal.goal_type))
+        measured = f" ({_('measured by')} {goal.measure})" if goal.measure else ""
+    return f"{kind}: {goal.text}{measured}"
 
 
 def _service_text(offer) -> str:
@@ -193,7 +201,14 @@ class TermsInput:
     lines: list[LineInput] = field(default_factory=list)
 
 
+TEXT_LIMITS = {"acting_municipality": 100, "paying_municipality": 100, "acting_contact": 200,
+               "supplier_contact": 300, "price_regulation": 200, "framework_reference": 200}
+
+
 def _check(data: TermsInput) -> None:
+    for name, limit in TEXT_LIMITS.items():
+        if len(getattr(data, name) or "") > limit:
+            raise ServiceError(_("The text is too long (at most %(n)s characters).", n=limit), name)
     if data.payment_terms not in PAYMENT_TERMS:
         raise ServiceError(_("Choose the payment terms from the list."), "payment_terms")
     if not 0 <= data.payment_days <= 30:
