@@ -137,8 +137,8 @@ def draft_from_choice(case: PurchaseCase, actor: User, today: date) -> ContractV
 def _goal_text(goal) -> str:
     with force_locale("da"):
         kind = str(GOAL_TYPE_LABELS.get(goal.goal_type, goal.goal_type))
-        measured = f" ({_('measured by')} {goal.measure})" if goal.measure else ""
-    return f"{kind}: {goal.text}{measured}"
+        measured = _("measured by %(measure)s", measure=goal.measure) if goal.measure else ""
+    return f"{kind}: {goal.text}" + (f" ({measured})" if measured else "")
 
 
 def _service_text(offer) -> str:
