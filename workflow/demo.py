@@ -22,7 +22,6 @@ from workflow.models import (
     Role,
     StageVisit,
     ThemeAssessment,
-    Unit,
     User,
 )
 from workflow.municipalities import MUNICIPALITIES
@@ -323,9 +322,6 @@ def _reset_sequences() -> None:
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"  # noqa: S608 - fixed names
         ))
 
-
-def has_demo_units() -> bool:
-    return db.session.scalar(select(db.func.count(Unit.id))) > 0
 
 
 SUPPLIER_WORDS = ("Bo- og Aktivitetscenter", "Opholdssted", "Bofællesskabet", "Botilbuddet",

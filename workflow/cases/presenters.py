@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import render_template
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -48,7 +48,7 @@ def needs_form(case: PurchaseCase, assessment: NeedsAssessment):
         User.unit_id == case.unit_id, User.role.in_([Role.CASEWORKER, Role.MANAGER]), User.active.is_(True))
         .order_by(User.full_name)).all()
     data = None
-    if not _is_post():
+    if request.method != "POST":
         data = {
             "version": assessment.version, "support_need": assessment.support_need or "",
             "expected_duration": assessment.expected_duration, "wishes": assessment.wishes,
@@ -70,11 +70,6 @@ def needs_form(case: PurchaseCase, assessment: NeedsAssessment):
 def _theme_data(assessment: NeedsAssessment, code: str) -> dict:
     theme = assessment.theme(code)
     return {"code": code, "level": theme.level if theme else None, "narrative": theme.narrative if theme else ""}
-
-
-def _is_post() -> bool:
-    from flask import request
-    return request.method == "POST"
 
 
 def needs_input(form) -> needs.AssessmentInput:

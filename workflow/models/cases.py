@@ -95,9 +95,6 @@ class PurchaseCase(db.Model):
     def is_open(self) -> bool:
         return self.stage not in (Stage.CLOSED, Stage.CANCELLED)
 
-    def team_ids(self) -> set[int]:
-        return {i for i in (self.owner_id, self.procurement_id, self.economy_id) if i}
-
     # --- Access by work-related need: the one place that says who may see a case. ---
 
     def can_view(self, user: User) -> bool:

@@ -23,14 +23,8 @@ from workflow.models import (
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.process import Stage
 from workflow.services import audit
-from workflow.services.errors import ServiceError, StaleEdit
+from workflow.services.errors import ServiceError, check_version  # noqa: F401 - services call cases.check_version
 from workflow.vocabulary import TARGET_GROUP_LABELS
-
-
-def check_version(obj, version: int | None) -> None:
-    """Refuse a save based on an older version of obj than the one stored (no lost updates)."""
-    if version is not None and obj.version != version:
-        raise StaleEdit(_("Someone else saved this in the meantime. Your changes were not saved."), obj)
 
 
 def _validate_details(legal_basis: str, target_group: str, budget_frame: Decimal | None) -> None:

@@ -1,4 +1,5 @@
 """Errors that services raise and views turn into messages for the user."""
+from flask_babel import gettext as _
 
 
 class ServiceError(Exception):
@@ -8,6 +9,12 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def check_version(obj, version: int | None) -> None:
+    """Refuse a save based on an older version of obj than the one stored (no lost updates)."""
+    if version is not None and obj.version != version:
+        raise StaleEdit(_("Someone else saved this in the meantime. Your changes were not saved."), obj)
 
 
 class StaleEdit(ServiceError):

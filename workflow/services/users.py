@@ -10,12 +10,7 @@ from workflow.extensions import db
 from workflow.models import Role, Unit, User
 from workflow.models.types import utcnow
 from workflow.services import audit, passwords, signin
-from workflow.services.errors import ServiceError, StaleEdit
-
-
-def _check_version(obj, version: int | None) -> None:
-    if version is not None and obj.version != version:
-        raise StaleEdit(_("Someone else saved this in the meantime. Your changes were not saved."), obj)
+from workflow.services.errors import ServiceError, check_version
 
 
 def _login_free(login: str, except_id: int | None = None) -> None:
@@ -47,7 +42,7 @@ def create_user(*, login: str, full_name: str, email: str, role: str, unit: Unit
 def update_user(user: User, *, version: int | None, full_name: str, email: str, role: str,
                 unit: Unit, approval_limit: Decimal | None, active: bool) -> dict:
     """Change a user's details. Deactivating ends every session of theirs at once."""
-    _check_version(user, version)
+    check_version(user, version)
     Role(role)
     changed = audit.changes(user, {
         "full_name": full_name.strip(), "email": email.strip(), "role": role,
@@ -80,7 +75,7 @@ def create_unit(name: str) -> Unit:
 
 
 def update_unit(unit: Unit, *, version: int | None, name: str, active: bool) -> dict:
-    _check_version(unit, version)
+    check_version(unit, version)
     name = name.strip()
     clash = db.session.scalar(select(Unit.id).where(func.lower(Unit.name) == name.lower()))
     if clash is not None and clash != unit.id:
