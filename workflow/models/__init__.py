@@ -4,6 +4,7 @@ from workflow.models.audit import AccessLog, AppendOnlyError, AuditEvent
 from workflow.models.cases import CaseComment, Citizen, PurchaseCase, StageVisit
 from workflow.models.contracts import ApprovalEvent, ContractPriceLine, ContractVersion, FrozenContractError
 from workflow.models.dialogue import Choice, Inquiry, NegotiationNote, Reply, ReplyPriceLine, Requirement
+from workflow.models.followup import CaseEnding, FollowUp, GoalScore, ReminderSent
 from workflow.models.needs import Goal, NeedsAssessment, ThemeAssessment
 from workflow.models.offers import Offer, OfferImport, OfferPrice, OfferTerm, ShortlistEntry, Supplier
 from workflow.models.settings import Setting
@@ -11,6 +12,10 @@ from workflow.models.users import Unit, User
 from workflow.roles import Role
 
 __all__ = [
+    "CaseEnding",
+    "FollowUp",
+    "GoalScore",
+    "ReminderSent",
     "FrozenContractError",
     "ContractVersion",
     "ContractPriceLine",

@@ -58,6 +58,7 @@ class PurchaseCase(db.Model):
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_started_on: Mapped[date | None] = mapped_column(Date)   # the actual start of the placement
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

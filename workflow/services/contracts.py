@@ -110,7 +110,8 @@ def draft_from_choice(case: PurchaseCase, actor: User, today: date) -> ContractV
     reply = chosen.reply
     assessment = cases.current_assessment(case)
     contract = ContractVersion(
-        case_id=case.id, number=1, status="draft", drafted_by_id=actor.id,
+        case_id=case.id, number=max((v.number for v in versions(case)), default=0) + 1, status="draft",
+        drafted_by_id=actor.id,
         acting_municipality=current_app.config["MUNICIPALITY_NAME"],
         acting_ean=current_app.config["MUNICIPALITY_EAN"],
         acting_contact=f"{case.owner.full_name}, {case.owner.email}",

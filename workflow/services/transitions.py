@@ -16,7 +16,7 @@ from workflow.services.errors import ServiceError
 
 def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None) -> CaseFacts:
     """Everything the guards ask about this case, read from the database once."""
-    from workflow.services import contracts  # contracts takes steps through this module
+    from workflow.services import contracts, followup  # they take steps through this module
 
     assessment = assessment or current_assessment(case)
     shortlisted, framework_shortlisted = shortlist.facts(case)
@@ -35,6 +35,7 @@ def facts_for(case: PurchaseCase, actor: User, reason: str = "", assessment=None
         framework_offer_shortlisted=framework_shortlisted,
         reply_chosen=_has_choice(case),
         **contracts.facts(case),
+        **followup.facts(case),
         reason=reason,
     )
 
@@ -72,12 +73,24 @@ def _on_close(case: PurchaseCase, actor: User, reason: str) -> None:
     case.closed_at = utcnow()
 
 
-# What an event does besides moving the stage. Later stages add theirs here.
+def _followup(name: str):
+    def effect(case: PurchaseCase, actor: User, reason: str) -> None:
+        from workflow.services import followup  # follow-up takes its steps through this module
+        getattr(followup, name)(case, actor, reason)
+    effect.__name__ = name
+    return effect
+
+
+# What an event does besides moving the stage, in order.
 EFFECTS = {
-    Event.REASSESS: _on_reassess,
-    Event.CANCEL: _on_cancel,
-    Event.CLOSE: _on_close,
-    Event.CHANGE_WITHIN_FRAME: _on_change_within_frame,
+    Event.APPROVE: (_followup("on_approved_while_running"),),
+    Event.START_DELIVERY: (_followup("on_delivery_started"),),
+    Event.CONTINUE: (_followup("on_outcome_continues"),),
+    Event.CHANGE_WITHIN_FRAME: (_on_change_within_frame, _followup("on_outcome_continues")),
+    Event.REASSESS: (_on_reassess,),
+    Event.END: (_followup("on_end"),),
+    Event.CLOSE: (_on_close,),
+    Event.CANCEL: (_on_cancel,),
 }
 
 
@@ -91,8 +104,7 @@ def take_step(case: PurchaseCase, event: Event, actor: User, *, version: int | N
     decision = decide(source, event, facts_for(case, actor, reason))
     if not decision.allowed:
         raise ServiceError(" ".join(decision.refusals))
-    effect = EFFECTS.get(event)
-    if effect:
+    for effect in EFFECTS.get(event, ()):
         effect(case, actor, reason)
     now = utcnow()
     if decision.target != source:

@@ -1,0 +1,39 @@
+"""Cases with a running placement, built through the same services the pages use.
+
+`running_case` walks a case through assessment, dialogue, terms and approval (see
+tests/test_contracts.py) and records the start of delivery on `started_on`.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from workflow.extensions import db
+from workflow.models import PurchaseCase
+from workflow.process import Stage
+from workflow.services import followup
+
+
+def running_case(app, staff, started_on: date, *, today: date | None = None, **build) -> PurchaseCase:
+    from tests.test_contracts import approved, build_terms_case
+
+    case = build_terms_case(app, staff, **build)
+    with app.test_request_context():
+        approved(case, staff)
+    assert case.stage == Stage.DELIVERY
+    followup.start_delivery(case, staff.caseworker, started_on, today or started_on)
+    db.session.commit()
+    assert case.stage == Stage.FOLLOW_UP
+    return case
+
+
+def score_all(case: PurchaseCase, score: str = "partly") -> list[followup.GoalScoreInput]:
+    from workflow.services.cases import current_assessment
+
+    return [followup.GoalScoreInput(goal.id, score) for goal in current_assessment(case).goals]
+
+
+def follow_up_input(case: PurchaseCase, held_on: date, outcome: str = "continue", **changes) -> followup.FollowUpInput:
+    values = {"held_on": held_on, "participants": "Borgeren, kontaktperson, sagsbehandler",
+              "citizen_view": "Er glad for stedet.", "outcome": outcome, "scores": score_all(case)}
+    values.update(changes)
+    return followup.FollowUpInput(**values)
