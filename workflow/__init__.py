@@ -67,9 +67,13 @@ def _register_blueprints(app: Flask) -> None:
     from workflow.cases.views import bp as cases_bp
     from workflow.contracts.views import bp as contracts_bp
     from workflow.dialogue.views import bp as dialogue_bp
+    from workflow.followup.report import bp as followup_report_bp
+    from workflow.followup.views import bp as followup_bp
     from workflow.main.views import bp as main_bp
     from workflow.market.views import bp as market_bp
     from workflow.offers.views import bp as offers_bp
+    from workflow.reports.dashboard import bp as dashboard_bp
+    from workflow.reports.exports import bp as exports_bp
     from workflow.supplier_reply.views import bp as supplier_reply_bp
 
     app.register_blueprint(main_bp)
@@ -81,6 +85,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dialogue_bp)
     app.register_blueprint(supplier_reply_bp)
     app.register_blueprint(contracts_bp)
+    app.register_blueprint(followup_bp)
+    app.register_blueprint(followup_report_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(exports_bp)
 
 
 @event.listens_for(Engine, "connect")
