@@ -120,6 +120,37 @@ def approval_action_label(action: str) -> str:
     return str(APPROVAL_ACTIONS.get(action, action))
 
 
+# Follow-up (stages 6–8): the words for the codes in workflow/models/followup.py and the due states.
+FOLLOWUP_KINDS = {"individual": _l("Follow-up"), "supplier_review": _l("Supplier review")}
+FOLLOWUP_STATES = {"scheduled": _l("Scheduled"), "soon": _l("Due soon"), "due": _l("Due today"),
+                   "overdue": _l("Overdue"), "done": _l("Held"), "cancelled": _l("Cancelled")}
+FOLLOWUP_OUTCOMES = {"continue": _l("Continue (Fortsættes)"),
+                     "change_within_frame": _l("Change within frame (Ændres inden for rammen)"),
+                     "reassess": _l("Re-assess (Revisitation)"), "end": _l("End (Afsluttes)")}
+GOAL_SCORES = {"achieved": _l("Achieved"), "partly": _l("Partly achieved"), "not_achieved": _l("Not achieved")}
+QUALITY_RATINGS = {"good": _l("Good"), "acceptable": _l("Acceptable"), "poor": _l("Poor")}
+
+
+def followup_kind_label(kind: str) -> str:
+    return str(FOLLOWUP_KINDS.get(kind, kind))
+
+
+def followup_state_label(state: str) -> str:
+    return str(FOLLOWUP_STATES.get(state, state))
+
+
+def outcome_label(outcome: str) -> str:
+    return str(FOLLOWUP_OUTCOMES.get(outcome, outcome))
+
+
+def goal_score_label(score: str) -> str:
+    return str(GOAL_SCORES.get(score, score))
+
+
+def quality_label(rating: str) -> str:
+    return str(QUALITY_RATINGS.get(rating, rating))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, number=number, day=day, timestamp=timestamp)
@@ -129,7 +160,9 @@ def init_app(app: Flask) -> None:
         price_unit_label=price_unit_label, service_type_label=service_type_label,
         municipality_name=municipality_name, supplier_type_label=supplier_type_label,
         legal_basis_options=legal_basis_choices, municipality_options=municipality_choices, yearly=pricing.yearly,
-        approval_action_label=approval_action_label, contract_status_label=contract_status_label)
+        approval_action_label=approval_action_label, contract_status_label=contract_status_label,
+        followup_kind_label=followup_kind_label, followup_state_label=followup_state_label,
+        outcome_label=outcome_label, goal_score_label=goal_score_label, quality_label=quality_label)
 
     @app.context_processor
     def language():

@@ -10,12 +10,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from workflow import clock
 from workflow.extensions import db
 from workflow.i18n import legal_basis_label
 from workflow.models import AuditEvent, CaseComment, NeedsAssessment, PurchaseCase, Role, User
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.process import PROCESS_STAGES, STAGES, Stage
-from workflow.services import needs, shortlist, transitions
+from workflow.services import followup, needs, shortlist, transitions
 from workflow.vocabulary import TARGET_GROUP_LABELS
 from workflow.vum import LEVEL_LABELS, SUPPORT_NEED_LABELS, THEMES
 
@@ -141,6 +142,7 @@ class CasePageView:
     age: int
     visits: list
     shortlist: list
+    open_followups: list   # (follow-up, due state) of the open follow-ups and supplier reviews
 
 
 def _step_indicator(case: PurchaseCase) -> list[StepView]:
@@ -276,4 +278,12 @@ def case_page(case: PurchaseCase, user: User) -> CasePageView:
         age=case.citizen.age_on(date.today()),
         visits=transitions.stage_durations(case),
         shortlist=shortlist.entries(case),
+        open_followups=_open_followups(case),
     )
+
+
+def _open_followups(case: PurchaseCase) -> list:
+    if case.delivery_started_on is None:
+        return []
+    today = clock.today()
+    return [(row, followup.state_of(row, today)) for row in followup.follow_ups(case) if row.is_open]

@@ -217,6 +217,11 @@ OWN_PAGES = {
     Event.REVIEW_TERMS: "contracts.terms",
     Event.APPROVE: "contracts.terms",
     Event.REJECT: "contracts.reject",
+    Event.START_DELIVERY: "followup.delivery",
+    Event.CONTINUE: "followup.record",
+    Event.CHANGE_WITHIN_FRAME: "followup.record",
+    Event.REASSESS: "followup.record",
+    Event.END: "followup.record",
 }
 
 
