@@ -189,9 +189,16 @@ ACTION_LABELS = {
     "contract.approved": _l("approved the terms"),
     "contract.rejected": _l("rejected the terms"),
     "contract.superseded": _l("replaced the contract version in force"),
+    "followup.scheduled": _l("recorded the start of delivery; the follow-ups are scheduled"),
+    "followup.recorded": _l("recorded a follow-up"),
+    "followup.supplier_side": _l("recorded the supplier side of a follow-up"),
+    "ending.saved": _l("changed the ending"),
 }
 
 FIELD_LABELS = {
+    "end_date": _l("End date"), "reason": _l("Reason for ending"), "final_cost": _l("Final cost (DKK)"),
+    "notice_given_on": _l("Notice given on"), "computed_cost": _l("Cost by the contract, start to end"),
+    "notice_date": _l("Last day to give notice"),
     "legal_basis": _l("Legal basis"), "target_group": _l("Target group"), "acute": _l("Acute case"),
     "desired_start": _l("Desired start"), "budget_frame": _l("Budget frame per year (DKK)"),
     "owner_id": _l("Owning caseworker"), "procurement_id": _l("Procurement colleague"),

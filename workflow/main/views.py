@@ -6,10 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 
+from workflow import clock
 from workflow.extensions import db
 from workflow.models import Role
 from workflow.security import public
-from workflow.services import case_list
+from workflow.services import case_list, followup
 
 bp = Blueprint("main", __name__)
 
@@ -25,10 +26,12 @@ ROLE_WORK = {
 
 @bp.route("/")
 def start():
-    tasks = None
+    tasks, follow_ups = None, []
     if current_user.role != Role.ADMIN:
         tasks = case_list.list_cases(current_user, case_list.CaseFilters(scope="tasks"), page_size=10)
-    return render_template("main/start.html", role_description=ROLE_WORK[Role(current_user.role)], tasks=tasks)
+        follow_ups = followup.due_for(current_user, clock.today())
+    return render_template("main/start.html", role_description=ROLE_WORK[Role(current_user.role)], tasks=tasks,
+                           follow_ups=follow_ups)
 
 
 @bp.route("/healthz")

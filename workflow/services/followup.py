@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from workflow import clock, pricing
@@ -78,6 +78,38 @@ def pending_outcome(case: PurchaseCase) -> FollowUp | None:
         select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.kind == "individual",
                                FollowUp.outcome.is_not(None), FollowUp.outcome_applied.is_(False))
         .order_by(FollowUp.id.desc())).first()
+
+
+def responsible(follow_up: FollowUp) -> list[User]:
+    """Who answers for a follow-up: the owner; for a supplier review procurement and economy (or the owner)."""
+    case = follow_up.case
+    if follow_up.kind == "supplier_review":
+        found = [user for user in (case.procurement, case.economy) if user is not None]
+        if found:
+            return found
+    return [case.owner]
+
+
+def _responsible_condition(user: User):
+    """responsible() as a SQL condition on FollowUp joined with PurchaseCase."""
+    review = FollowUp.kind == "supplier_review"
+    nobody_on_supplier_side = and_(PurchaseCase.procurement_id.is_(None), PurchaseCase.economy_id.is_(None))
+    return or_(
+        and_(~review, PurchaseCase.owner_id == user.id),
+        and_(review, or_(PurchaseCase.procurement_id == user.id, PurchaseCase.economy_id == user.id)),
+        and_(review, nobody_on_supplier_side, PurchaseCase.owner_id == user.id))
+
+
+def due_for(user: User, today: date, limit: int = 20) -> list[tuple[FollowUp, str]]:
+    """The user's open follow-ups that are overdue or due within the soon-due days, oldest first."""
+    soon_days = settings.get("followup_soon_days")
+    rows = db.session.scalars(
+        select(FollowUp).join(PurchaseCase, FollowUp.case_id == PurchaseCase.id)
+        .where(FollowUp.held_on.is_(None), FollowUp.cancelled_on.is_(None),
+               FollowUp.due_date <= today + timedelta(days=soon_days),
+               PurchaseCase.stage.not_in((Stage.CLOSED, Stage.CANCELLED)), _responsible_condition(user))
+        .options(selectinload(FollowUp.case)).order_by(FollowUp.due_date, FollowUp.id).limit(limit))
+    return [(row, state_of(row, today, soon_days)) for row in rows]
 
 
 def ending(case: PurchaseCase) -> CaseEnding | None:
