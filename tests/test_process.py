@@ -70,7 +70,7 @@ def test_every_stage_of_the_diagram_has_a_lead_or_supplier_and_a_number():
 
 
 def test_task_lists_by_role():
-    assert task_stages(CW) == (Stage.NEEDS, Stage.MARKET_SCAN, Stage.DELIVERY, Stage.FOLLOW_UP, Stage.ENDING)
+    assert task_stages(CW) == (Stage.NEEDS, Stage.MARKET_SCAN, Stage.DELIVERY, Stage.ENDING)  # follow-ups: when due
     assert task_stages(PROC) == (Stage.MARKET_SCAN, Stage.DIALOGUE, Stage.TERMS)
     assert task_stages(ECON) == (Stage.TERMS, Stage.APPROVAL, Stage.ENDING)
     assert task_stages(MGR) == (Stage.APPROVAL,)

@@ -77,8 +77,9 @@ STAGES: dict[Stage, StageInfo] = {
                               _l("Review and approval by amount tier, with four eyes."), (MGR, ECON)),
     Stage.DELIVERY: StageInfo(6, _l("Delivery"), None, (CW,),
                               _l("The supplier starts the placement or service; follow-ups are scheduled."), (CW,)),
+    # A running placement is not a task in itself: its follow-ups are, when they fall due ("Follow-ups due").
     Stage.FOLLOW_UP: StageInfo(7, _l("Follow-up"), CW, (PROC, ECON),
-                               _l("Follow-up of the citizen's goals and of the supplier; the outcome decides."), (CW,)),
+                               _l("Follow-up of the citizen's goals and of the supplier; the outcome decides.")),
     Stage.ENDING: StageInfo(8, _l("Ending"), CW, (ECON,),
                             _l("End date, reason, notice and final cost."), (CW, ECON)),
     Stage.CLOSED: StageInfo(None, _l("Closed"), None, (), _l("The purchase has ended.")),

@@ -118,8 +118,8 @@ def ending(case: PurchaseCase) -> CaseEnding | None:
 
 def facts(case: PurchaseCase) -> dict:
     """What the process's guards ask about delivery, follow-up and ending."""
-    pending = pending_outcome(case)
-    found = ending(case)
+    pending = pending_outcome(case) if case.stage == Stage.FOLLOW_UP else None
+    found = ending(case) if case.stage == Stage.ENDING else None
     return {"delivery_started": case.delivery_started_on is not None,
             "followup_outcome": pending.outcome if pending else None,
             "ending_recorded": bool(found and found.complete)}
