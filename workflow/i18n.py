@@ -109,7 +109,8 @@ APPROVAL_ACTIONS = {"submitted": _l("submitted"), "reviewed": _l("reviewed"), "a
 
 
 CONTRACT_STATUSES = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reviewed": _l("Reviewed"),
-                     "approved": _l("Approved"), "superseded": _l("Superseded")}
+                     "approved": _l("Approved"), "superseded": _l("Superseded"),
+                     "active": _l("Active"), "ended": _l("Ended")}
 
 
 def contract_status_label(status: str) -> str:

@@ -93,6 +93,7 @@ def _context(case, contract, form, editable) -> dict:
             "decision_form": DecisionForm(version=case.version), "plain": PlainForm(),
             "tier": contracts.tier_for(contract.annual_cost) if contract else None,
             "eu_warning": contracts.eu_threshold_passed(contract) if contract else False,
+            "status": contracts.status_of(case, contract) if contract else None,
             "can_start": contract is None and case.stage == "terms" and current_user.id == case.procurement_id}
 
 

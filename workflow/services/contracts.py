@@ -64,6 +64,14 @@ def history(contract_ids: list[int]) -> list[ApprovalEvent]:
                                    .options(selectinload(ApprovalEvent.actor)).order_by(ApprovalEvent.id)))
 
 
+def status_of(case: PurchaseCase, contract: ContractVersion) -> str:
+    """The version's status, where an approved version in force is "active" once the delivery has started
+    and "ended" once the case is closed."""
+    if contract.status != "approved" or case.delivery_started_on is None:
+        return contract.status
+    return "active" if case.is_open else "ended"
+
+
 def tier_for(annual_cost: Decimal) -> str:
     """The approval tier (from settings) that an annual cost falls in."""
     for tier in settings.get("approval_tiers"):
