@@ -15,7 +15,7 @@ from workflow.legal_basis import BY_CODE as LEGAL_BASES
 from workflow.legal_basis import choices as legal_basis_choices
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.municipalities import choices as municipality_choices
-from workflow.process import Stage
+from workflow.process import EVENT_LABELS, OUTCOME_EVENTS, Stage
 from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
 
 
@@ -125,9 +125,7 @@ def approval_action_label(action: str) -> str:
 FOLLOWUP_KINDS = {"individual": _l("Follow-up"), "supplier_review": _l("Supplier review")}
 FOLLOWUP_STATES = {"scheduled": _l("Scheduled"), "soon": _l("Due soon"), "due": _l("Due today"),
                    "overdue": _l("Overdue"), "done": _l("Held"), "cancelled": _l("Cancelled")}
-FOLLOWUP_OUTCOMES = {"continue": _l("Continue (Fortsættes)"),
-                     "change_within_frame": _l("Change within frame (Ændres inden for rammen)"),
-                     "reassess": _l("Re-assess (Revisitation)"), "end": _l("End (Afsluttes)")}
+FOLLOWUP_OUTCOMES = {outcome: EVENT_LABELS[event] for outcome, event in OUTCOME_EVENTS.items()}   # FSIII
 GOAL_SCORES = {"achieved": _l("Achieved"), "partly": _l("Partly achieved"), "not_achieved": _l("Not achieved")}
 QUALITY_RATINGS = {"good": _l("Good"), "acceptable": _l("Acceptable"), "poor": _l("Poor")}
 

@@ -22,8 +22,10 @@ class ScheduleRow:
 
 
 def schedule(rows: list[FollowUp], today: date) -> list[ScheduleRow]:
+    """By when each happened: the day held or cancelled, else the day due (one held early sits where it was held)."""
     soon_days = followup.settings.get("followup_soon_days")
-    return [ScheduleRow(row, followup.state_of(row, today, soon_days)) for row in rows]
+    ordered = sorted(rows, key=lambda row: (row.held_on or row.cancelled_on or row.due_date, row.id))
+    return [ScheduleRow(row, followup.state_of(row, today, soon_days)) for row in ordered]
 
 
 @dataclass

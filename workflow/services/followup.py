@@ -269,6 +269,12 @@ def can_record_supplier_side(case: PurchaseCase, user: User) -> bool:
             and user.id in (case.procurement_id, case.economy_id))
 
 
+def _last_held(case: PurchaseCase) -> date | None:
+    return db.session.scalar(select(FollowUp.held_on).where(
+        FollowUp.case_id == case.id, FollowUp.kind == "individual", FollowUp.held_on.is_not(None))
+        .order_by(FollowUp.held_on.desc()).limit(1))
+
+
 def _check_record(case: PurchaseCase, data: FollowUpInput, today: date) -> None:
     if data.held_on is None:
         raise ServiceError(_("Give the date the follow-up was held."), "held_on")
@@ -277,6 +283,10 @@ def _check_record(case: PurchaseCase, data: FollowUpInput, today: date) -> None:
                            "held_on")
     if case.delivery_started_on and data.held_on < case.delivery_started_on:
         raise ServiceError(_("The follow-up cannot be held before the delivery started."), "held_on")
+    last = _last_held(case)
+    if last is not None and data.held_on < last:
+        raise ServiceError(_("The follow-up cannot be held before the last one (%(date)s).",
+                             date=last.strftime("%d-%m-%Y")), "held_on")
     if not data.participants.strip():
         raise ServiceError(_("Write who took part."), "participants")
     if data.outcome not in OUTCOMES:
@@ -352,12 +362,14 @@ class SupplierSideInput:
 def _check_supplier_side(case: PurchaseCase, follow_up: FollowUp, data: SupplierSideInput, today: date) -> None:
     if data.quality not in QUALITY_RATINGS:
         raise ServiceError(_("Choose the quality from the list."), "quality")
-    if follow_up.kind == "supplier_review":
+    if follow_up.kind == "supplier_review" and follow_up.held_on is None:
         if data.held_on is None:
             raise ServiceError(_("Give the date the supplier review was held."), "held_on")
         if data.held_on > today:
             raise ServiceError(_("A supplier review is recorded when it has been held: the date cannot be in "
                                  "the future."), "held_on")
+        if case.delivery_started_on and data.held_on < case.delivery_started_on:
+            raise ServiceError(_("The supplier review cannot be held before the delivery started."), "held_on")
     given = [data.period_from, data.period_to, data.invoiced]
     if any(value is not None for value in given) and not all(value is not None for value in given):
         raise ServiceError(_("Give the period and the invoiced amount together."), "period_from")
