@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
+from werkzeug.sansio.utils import host_is_trusted
 
-from workflow import demo
+from workflow import clock, demo
 from workflow.extensions import db
 from workflow.models import Role, Unit, User
 from workflow.services import ServiceError, users
@@ -37,6 +39,32 @@ def seed_demo_data(offers: int = 400, cases: int = 36) -> None:
         people = demo.seed_staff()
         demo.seed_registry(offers)
         demo.seed_cases(people, count=cases)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
+
+
+def _link_base_url(given: str | None) -> str | None:
+    """Where links in mails sent from the command line point, as there is no request to take it from.
+
+    --base-url (or BASE_URL) when given; else Flask's SERVER_NAME when set (None: Flask uses it);
+    else the first trusted host, over https, or as `make run` serves it in development.
+    """
+    config = current_app.config
+    if given:
+        parts = urlsplit(given)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise click.ClickException(f"Not a base URL such as https://socialkob.kommune.dk: {given}")
+        if not host_is_trusted(parts.netloc, config["TRUSTED_HOSTS"]):
+            raise click.ClickException(f"The base URL's host is not in TRUSTED_HOSTS: {parts.netloc}")
+        return given.rstrip("/")
+    if config.get("SERVER_NAME"):
+        return None
+    host = config["TRUSTED_HOSTS"][0]
+    if config.get("APP_ENV") == "development":
+        return f"http://{os.environ.get('HOST') or host}:{os.environ.get('PORT', '5000')}"
+    return f"https://{host}"
 
 
 def init_app(app: Flask) -> None:
@@ -119,3 +147,25 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
             raise
         click.echo("Imported: " + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in summary.items()))
+
+    @app.cli.command("send-reminders")
+    @click.option("--dry-run", is_flag=True, help="Print the mails that would be sent; send and record nothing.")
+    @click.option("--base-url", envvar="BASE_URL", default=None,
+                  help="The app's public address for the links, e.g. https://socialkob.kommune.dk "
+                       "(default: the first of TRUSTED_HOSTS over https).")
+    def send_reminders(dry_run: bool, base_url: str | None):
+        """Mail each responsible person their follow-ups soon due or overdue; run daily from cron."""
+        from workflow.services import reminders
+
+        with current_app.test_request_context(base_url=_link_base_url(base_url)):
+            report = reminders.send_reminders(clock.today(), dry_run=dry_run)
+        for planned in report.mails if dry_run else ():
+            click.echo(f"To: {', '.join(planned.mail.to)}\nSubject: {planned.mail.subject}\n\n{planned.mail.body}")
+        people, follow_ups = _count(report.people, "person", "people"), _count(report.follow_ups, "follow-up")
+        click.echo(f"{report.today:%d-%m-%Y}{' (dry run)' if dry_run else ''}: "
+                   f"{people} {'would be ' if dry_run else ''}mailed about {follow_ups}; "
+                   f"{_count(report.skipped, 'reminder')} skipped (inactive user or no e-mail address).")
+        if not report.ok:
+            ids = ", ".join(str(user_id) for user_id in report.failed_user_ids)
+            raise click.ClickException(f"Sending failed to {_count(len(report.failed_user_ids), 'person', 'people')} "
+                                       f"(user id {ids}); the next run tries again. See the log.")

@@ -84,9 +84,9 @@ def responsible(follow_up: FollowUp) -> list[User]:
     """Who answers for a follow-up: the owner; for a supplier review procurement and economy (or the owner)."""
     case = follow_up.case
     if follow_up.kind == "supplier_review":
-        found = [user for user in (case.procurement, case.economy) if user is not None]
+        found = {user.id: user for user in (case.procurement, case.economy) if user is not None}
         if found:
-            return found
+            return list(found.values())
     return [case.owner]
 
 
@@ -100,16 +100,28 @@ def _responsible_condition(user: User):
         and_(review, nobody_on_supplier_side, PurchaseCase.owner_id == user.id))
 
 
-def due_for(user: User, today: date, limit: int = 20) -> list[tuple[FollowUp, str]]:
-    """The user's open follow-ups that are overdue or due within the soon-due days, oldest first."""
+def due(today: date, user: User | None = None, limit: int | None = None) -> list[FollowUp]:
+    """Open follow-ups of open cases, overdue or due within the soon-due days, oldest first; only the
+    user's (responsible()) when a user is given. The cases and their team are loaded with them."""
     soon_days = settings.get("followup_soon_days")
-    rows = db.session.scalars(
-        select(FollowUp).join(PurchaseCase, FollowUp.case_id == PurchaseCase.id)
-        .where(FollowUp.held_on.is_(None), FollowUp.cancelled_on.is_(None),
-               FollowUp.due_date <= today + timedelta(days=soon_days),
-               PurchaseCase.stage.not_in((Stage.CLOSED, Stage.CANCELLED)), _responsible_condition(user))
-        .options(selectinload(FollowUp.case)).order_by(FollowUp.due_date, FollowUp.id).limit(limit))
-    return [(row, state_of(row, today, soon_days)) for row in rows]
+    query = (select(FollowUp).join(PurchaseCase, FollowUp.case_id == PurchaseCase.id)
+             .where(FollowUp.held_on.is_(None), FollowUp.cancelled_on.is_(None),
+                    FollowUp.due_date <= today + timedelta(days=soon_days),
+                    PurchaseCase.stage.not_in((Stage.CLOSED, Stage.CANCELLED)))
+             .options(selectinload(FollowUp.case).options(
+                 selectinload(PurchaseCase.owner), selectinload(PurchaseCase.procurement),
+                 selectinload(PurchaseCase.economy)))
+             .order_by(FollowUp.due_date, FollowUp.id))
+    if user is not None:
+        query = query.where(_responsible_condition(user))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def due_for(user: User, today: date, limit: int = 20) -> list[tuple[FollowUp, str]]:
+    """The user's follow-ups that are overdue or due soon, with their state (the start page)."""
+    return [(row, state_of(row, today)) for row in due(today, user, limit)]
 
 
 def ending(case: PurchaseCase) -> CaseEnding | None:
