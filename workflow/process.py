@@ -14,7 +14,7 @@
                           --reassess------------->  1 (Revisitation)
                           --end------------------>  8 (Afsluttes)
     8 Ophør               --close---------------->  Lukket
-    1–5                   --cancel--------------->  Annulleret
+    1–5                   --cancel--------------->  Annulleret (not once the placement runs: it ends instead)
 
 Plain Python: no Flask, no database. Services gather what the guards need about a case into
 CaseFacts, ask decide(), and carry out what it allows. Nothing else decides these rules.
@@ -243,6 +243,12 @@ def _reason(f: CaseFacts):
     return None if f.reason.strip() else _l("Give a reason.")
 
 
+def _not_running(f: CaseFacts):
+    if f.delivery_started:
+        return _l("The placement is running: end it with a follow-up whose outcome is to end, not by cancelling.")
+    return None
+
+
 def _started(f: CaseFacts):
     return None if f.delivery_started else _l("Record the date the delivery actually started.")
 
@@ -288,7 +294,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Stage.FOLLOW_UP, Event.REASSESS, Stage.NEEDS, (CW,), (_outcome("reassess"),)),
     Transition(Stage.FOLLOW_UP, Event.END, Stage.ENDING, (CW,), (_outcome("end"),)),
     Transition(Stage.ENDING, Event.CLOSE, Stage.CLOSED, (CW, ECON), (_ending,)),
-    *(Transition(stage, Event.CANCEL, Stage.CANCELLED, (CW, MGR), (_reason,)) for stage in CANCELLABLE),
+    *(Transition(stage, Event.CANCEL, Stage.CANCELLED, (CW, MGR), (_reason, _not_running)) for stage in CANCELLABLE),
 )
 
 _BY_KEY: dict[tuple[Stage, Event], Transition] = {(t.source, t.event): t for t in TRANSITIONS}

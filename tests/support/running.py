@@ -10,15 +10,24 @@ from datetime import date
 from workflow.extensions import db
 from workflow.models import PurchaseCase
 from workflow.process import Stage
-from workflow.services import followup
+from workflow.services import contracts, followup
+
+
+def _unrendered_summary(case, contract) -> bytes:
+    """Approval archives the contract summary PDF; these tests are about what follows, so it is not rendered
+    (test_contracts.py renders and checks it)."""
+    return b"%PDF-1.7 contract summary not rendered in follow-up tests"
 
 
 def running_case(app, staff, started_on: date, *, today: date | None = None, **build) -> PurchaseCase:
-    from tests.test_contracts import approved, build_terms_case
+    from tests.test_contracts import build_terms_case
 
     case = build_terms_case(app, staff, **build)
-    with app.test_request_context():
-        approved(case, staff)
+    contract = contracts.draft_from_choice(case, staff.procurement, started_on)
+    contracts.submit(case, contract, staff.procurement)
+    contracts.review(case, contract, staff.economy)
+    contracts.approve(case, contract, staff.manager, render=_unrendered_summary)
+    db.session.commit()
     assert case.stage == Stage.DELIVERY
     followup.start_delivery(case, staff.caseworker, started_on, today or started_on)
     db.session.commit()

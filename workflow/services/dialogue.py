@@ -381,6 +381,19 @@ def choice(case: PurchaseCase) -> Choice | None:
                              .options(selectinload(Choice.inquiry), selectinload(Choice.reply)))
 
 
+def reopen_choice(case: PurchaseCase, actor: User) -> None:
+    """Revisitation: the next round of the dialogue chooses again. The earlier choice is kept in the audit
+    trail (and in the approved contract's archived summary); the earlier replies can be chosen again."""
+    earlier = choice(case)
+    if earlier is None:
+        return
+    audit.record("dialogue.choice_reopened", earlier, {
+        "offer": earlier.inquiry.offer.name, "chosen_at": earlier.chosen_at.isoformat() if earlier.chosen_at else None,
+        "justification": earlier.justification}, actor=actor, case=case)
+    db.session.delete(earlier)
+    db.session.flush()
+
+
 def needs_justification(rows: list[ComparisonRow], inquiry_id: int) -> bool:
     row = next(row for row in rows if row.inquiry.id == inquiry_id)
     return not (row.best and row.cheapest)

@@ -295,6 +295,8 @@ def _check_record(case: PurchaseCase, data: FollowUpInput, today: date) -> None:
                            "held_on")
     if case.delivery_started_on and data.held_on < case.delivery_started_on:
         raise ServiceError(_("The follow-up cannot be held before the delivery started."), "held_on")
+    if data.held_on < today - LONGEST_BACKDATING:
+        raise ServiceError(_("A follow-up can be recorded at most a year after it was held."), "held_on")
     last = _last_held(case)
     if last is not None and data.held_on < last:
         raise ServiceError(_("The follow-up cannot be held before the last one (%(date)s).",
@@ -310,7 +312,7 @@ def _check_record(case: PurchaseCase, data: FollowUpInput, today: date) -> None:
     if goals - scored or any(score.score not in GOAL_SCORES for score in data.scores):
         raise ServiceError(_("Score every goal: achieved, partly achieved or not achieved."), "scores")
     for theme, level in data.functional_levels.items():
-        if theme not in THEME_LABELS or level not in range(5):
+        if theme not in THEME_LABELS or type(level) is not int or level not in range(5):
             raise ServiceError(_("Choose functional levels from the list."), "functional_levels")
     if data.outcome == "end":
         if data.end_date is None:
@@ -455,6 +457,8 @@ def save_ending(case: PurchaseCase, actor: User, data: EndingInput, version: int
         raise ServiceError(_("The end date cannot be before the delivery started."), "end_date")
     if not data.reason.strip():
         raise ServiceError(_("Give the reason the purchase ends."), "reason")
+    if data.notice_given_on is not None and data.notice_given_on > clock.today():
+        raise ServiceError(_("The day notice was given cannot be in the future."), "notice_given_on")
     if data.final_cost is not None and data.final_cost < 0:
         raise ServiceError(_("The final cost cannot be negative."), "final_cost")
     values = {"end_date": data.end_date, "reason": data.reason.strip(), "final_cost": data.final_cost,

@@ -54,8 +54,10 @@ def steps_for(case: PurchaseCase, actor: User, assessment=None) -> list[Decision
 
 
 def _on_reassess(case: PurchaseCase, actor: User, reason: str) -> None:
+    from workflow.services import dialogue
     from workflow.services.needs import start_reassessment
     start_reassessment(case)
+    dialogue.reopen_choice(case, actor)
 
 
 def _on_cancel(case: PurchaseCase, actor: User, reason: str) -> None:
