@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from workflow.process import STAGES, CaseFacts, Event, Stage, decide, next_steps, task_stages
+from workflow.process import CANCELLABLE, STAGES, CaseFacts, Event, Stage, decide, next_steps, task_stages
 from workflow.roles import Role
 
 CW, PROC, ECON, MGR, ADMIN = Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER, Role.ADMIN
@@ -138,6 +138,13 @@ def test_cancel_and_reject_need_a_reason(event):
     role = MGR
     facts = replace(ready(role, event), reason="   ")
     assert not decide(Stage.APPROVAL, event, facts).allowed
+
+
+@pytest.mark.parametrize("stage", CANCELLABLE)
+def test_a_running_placement_cannot_be_cancelled(stage):
+    facts = replace(ready(CW, Event.CANCEL), delivery_started=True)
+    decision = decide(stage, Event.CANCEL, facts)
+    assert not decision.allowed and "end it with a follow-up" in decision.refusals[0]
 
 
 def test_follow_up_outcome_must_match_the_event():
