@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
-import threading
 from email import policy
 from email.parser import BytesParser
 
@@ -12,29 +10,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from tests.support.smtp import Collector, free_port
 from workflow.services.mail import Mail, outbox_messages, send
 
 SUBJECT = "Bevilling godkendt: bostøtte i Ærø og Åbenrå"
 BODY = "Kære sagsbehandler,\n\nSagen om støtte til ørkenvandring er godkendt.\n\nMed venlig hilsen\nSocialkøb\n"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Collector:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture

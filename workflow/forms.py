@@ -119,6 +119,31 @@ def show_refusal(form, error) -> None:
         flash(error.message, "error")
 
 
+DONE, REFUSED, STALE = "done", "refused", "stale"
+
+
+def carry_out(form, work) -> str:
+    """Run a service call for a submitted, valid form in the request's transaction.
+
+    DONE: committed. REFUSED: rolled back, the refusal shown on the form (at its field when it names one).
+    STALE: rolled back, someone else saved first; the caller answers 409.
+    """
+    from workflow.extensions import db
+    from workflow.services.errors import ServiceError, StaleEdit
+
+    try:
+        work()
+    except StaleEdit:
+        db.session.rollback()
+        return STALE
+    except ServiceError as error:
+        db.session.rollback()
+        show_refusal(form, error)
+        return REFUSED
+    db.session.commit()
+    return DONE
+
+
 # WTForms ships no Danish messages: its own English messages are listed here so that they are
 # extracted into the app's catalogue, and every form reads them through Flask-Babel.
 WTFORMS_MESSAGES = (

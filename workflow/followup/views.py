@@ -12,11 +12,11 @@ from workflow.errors import render_error
 from workflow.extensions import db
 from workflow.followup import presenters
 from workflow.followup.forms import DeliveryForm, EndingForm, FollowUpForm, SupplierSideForm
-from workflow.forms import show_refusal
+from workflow.forms import DONE, STALE, carry_out
 from workflow.models import FollowUp
 from workflow.process import Event, Stage
 from workflow.security import STAFF, restrict_blueprint
-from workflow.services import ServiceError, StaleEdit, cases, contracts, followup, transitions
+from workflow.services import cases, contracts, followup, transitions
 from workflow.vum import THEME_LABELS
 
 bp = Blueprint("followup", __name__)
@@ -49,16 +49,11 @@ def delivery(case_id: int):
         if contract and contract.start_date and contract.start_date <= today:
             form.started_on.data = contract.start_date
     elif form.validate_on_submit():
-        try:
-            followup.start_delivery(case, current_user, form.started_on.data, today, version=form.version.data)
-        except StaleEdit:
-            db.session.rollback()
+        outcome = carry_out(form, lambda: followup.start_delivery(case, current_user, form.started_on.data, today,
+                                                                  version=form.version.data))
+        if outcome == STALE:
             return _stale()
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if outcome == DONE:
             flash(_("The start of delivery is recorded and the follow-ups are scheduled."), "success")
             return redirect(url_for("followup.overview", case_id=case.id))
     status = 422 if form.errors else 200
@@ -98,17 +93,12 @@ def record(case_id: int):
     presenters.fill_record_form(form, case)
     rows = followup.follow_ups(case)
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            followup.record(case, current_user, presenters.record_input(form), today, version=form.version.data,
-                            case_version=form.case_version.data)
-        except StaleEdit:
-            db.session.rollback()
+        outcome = carry_out(form, lambda: followup.record(case, current_user, presenters.record_input(form), today,
+                                                          version=form.version.data,
+                                                          case_version=form.case_version.data))
+        if outcome == STALE:
             return _stale()
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if outcome == DONE:
             return _after_outcome(case, form.outcome.data)
     cases.log_access(current_user, case, "followup.edit", "Registrér opfølgning")
     db.session.commit()
@@ -159,17 +149,11 @@ def supplier_side(case_id: int, follow_up_id: int):
         if follow_up.kind == "supplier_review" and follow_up.held_on is None:
             form.held_on.data = today
     elif form.validate_on_submit():
-        try:
-            followup.record_supplier_side(case, follow_up, current_user, presenters.supplier_input(form), today,
-                                          version=form.version.data)
-        except StaleEdit:
-            db.session.rollback()
+        outcome = carry_out(form, lambda: followup.record_supplier_side(
+            case, follow_up, current_user, presenters.supplier_input(form), today, version=form.version.data))
+        if outcome == STALE:
             return _stale()
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if outcome == DONE:
             flash(_("The supplier side is recorded."), "success")
             return redirect(url_for("followup.overview", case_id=case.id))
     status = 422 if form.errors else 200
@@ -193,18 +177,12 @@ def ending_page(case_id: int):
     elif not editable:
         abort(403)
     elif form.validate_on_submit():
-        try:
-            followup.save_ending(case, current_user, followup.EndingInput(
-                end_date=form.end_date.data, reason=form.reason.data or "", final_cost=form.final_cost.data,
-                notice_given_on=form.notice_given_on.data), version=form.version.data)
-        except StaleEdit:
-            db.session.rollback()
+        outcome = carry_out(form, lambda: followup.save_ending(case, current_user, followup.EndingInput(
+            end_date=form.end_date.data, reason=form.reason.data or "", final_cost=form.final_cost.data,
+            notice_given_on=form.notice_given_on.data), version=form.version.data))
+        if outcome == STALE:
             return _stale()
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if outcome == DONE:
             flash(_("The ending is saved."), "success")
             return redirect(url_for("followup.ending_page", case_id=case.id))
     close = next((step for step in transitions.steps_for(case, current_user) if step.event == Event.CLOSE), None)
