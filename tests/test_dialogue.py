@@ -332,11 +332,12 @@ def test_saved_requirement_inquiry_mails_and_reply_page_identify_no_one(app, db,
 
 @pytest.mark.parametrize("field, text", [
     ("goals", "Karoline handler selv ind"),
+    ("goals", "Karolines mor handler ind"),
     ("special_conditions", "Familien TESTESEN ønsker besøg"),
     ("functional_summary", "CPR 010190-1234"),
     ("functional_summary", "cpr 0101901234"),
     ("services", "Bostøtte til borger født 010190"),
-], ids=["first-name", "surname-in-capitals", "cpr-with-dash", "cpr-digits", "birth-digits"])
+], ids=["first-name", "genitive", "surname-in-capitals", "cpr-with-dash", "cpr-digits", "birth-digits"])
 def test_a_requirement_naming_the_citizen_is_refused(db, staff, dialogue_case, make_client, field, text):
     case = dialogue_case.case
     url = urls(case)
@@ -1250,3 +1251,10 @@ def test_the_pages_are_for_staff_on_the_case(db, staff, asked, make_client):
                                 offers=(("Lindely", "Lindely ApS", "a@lindely.example", "2000.00"),))
     assert make_client("procurement").get(urls(other.case).inquiry(inquiry_id)).status_code == 404
     assert count(db, Supplier) == 4
+
+
+def test_a_word_that_only_contains_part_of_the_name_is_accepted(db, staff):
+    """A citizen called Ole may have a requirement about school ("skole")."""
+    case = build_dialogue_case(staff, name="Ole Hansen").case
+    saved = save_requirement(case, staff.procurement, goals="Går i skole hver dag")
+    assert saved.goals == "Går i skole hver dag"

@@ -227,7 +227,7 @@ def on_outcome_continues(case: PurchaseCase, actor: User, reason: str) -> None:
 def on_end(case: PurchaseCase, actor: User, reason: str) -> None:
     """Afsluttes: the ending with its notice date and cost; the open follow-ups are cancelled."""
     held = pending_outcome(case)
-    contract = _approved_versions(case)[-1] if _approved_versions(case) else None
+    contract = next(iter(reversed(_approved_versions(case))), None)
     months = contract.notice_months if contract else None
     db.session.add(CaseEnding(
         case_id=case.id, end_date=held.end_date, reason=held.end_reason, notice_months=months,
