@@ -47,7 +47,7 @@ def main() -> None:
                       "TRUSTED_HOSTS": ["localhost"], "SESSION_COOKIE_SECURE": False,
                       "PASSWORD_HASH_TIME_COST": 1})
     try:
-        with app.app_context():
+        with app.test_request_context():  # the demo sends inquiries, whose links need a request
             upgrade()
             started = time.perf_counter()
             people = demo.seed_staff()
