@@ -24,6 +24,7 @@ MENU = (
     MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), ("main.start",)),
     MenuItem("cases.case_list_page", _l("Cases"), STAFF, ("cases.", "market.", "dialogue.", "contracts.")),
     MenuItem("offers.offer_list", _l("Offer registry"), (*STAFF, Role.ADMIN), ("offers.",)),
+    MenuItem("dashboard.dashboard_page", _l("Dashboard"), (Role.MANAGER, Role.ECONOMY), ("dashboard.", "exports.")),
     MenuItem("admin.user_list", _l("Users"), (Role.ADMIN,), ("admin.user",)),
     MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), ("admin.unit",)),
     MenuItem("admin.settings_page", _l("Settings"), (Role.ADMIN,), ("admin.settings",)),
