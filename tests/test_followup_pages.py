@@ -149,3 +149,15 @@ def test_procurement_records_the_supplier_side(app, staff, make_client):
     assert review.held_on == today and review.invoiced is not None
     caseworker = signed_in(make_client, "caseworker")
     assert caseworker.get(url).status_code == 403
+
+
+def test_a_date_far_out_of_range_is_refused_on_the_form(app, staff, make_client):
+    """31-12-9999 is a typing slip, not a contract date: the form refuses it before any service sees it."""
+    case = build_terms_case(app, staff)
+    with app.test_request_context():
+        approved(case, staff)
+    client = signed_in(make_client, "caseworker")
+    response = client.submit(f"/cases/{case.id}/delivery", {"started_on": "31-12-9999", "version": case.version})
+    assert response.status_code == 422
+    assert "01-01-1900" in response.get_data(as_text=True)
+    assert fresh(case.id).stage == Stage.DELIVERY

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import flask_babel
@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import ValidationError
+
+from workflow import clock
 
 _MONEY = re.compile(r"^-?\d{1,3}(\.\d{3})*(,\d{1,2})?$|^-?\d+(,\d{1,2})?$|^-?\d+(\.\d{1,2})?$")
 
@@ -84,14 +86,15 @@ class DanishDateField(Field):
         if not self.raw:
             self.data = None
             return
-        for pattern in ("%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"):
-            try:
-                self.data = datetime.strptime(self.raw, pattern).date()
-                return
-            except ValueError:
-                continue
-        self.data = None
-        raise ValueError(_l("Write the date as dd-mm-yyyy, for example 24-12-2026."))
+        try:
+            self.data = clock.read_date(self.raw)
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Write the date as dd-mm-yyyy, for example 24-12-2026.")) from None
+        if self.data.year not in clock.SENSIBLE_YEARS:
+            self.data = None
+            raise ValueError(_l("Write a date between %(first)s and %(last)s.", first="01-01-1900",
+                                last="31-12-2200"))
 
     def _value(self):
         if getattr(self, "raw", None) and self.data is None:

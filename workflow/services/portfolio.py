@@ -63,7 +63,6 @@ NEAR_DAYS = 90                 # "near" a review or notice date
 DEFAULT_MONTHS = 12            # the period shown when none is asked for
 LONGEST_PERIOD_MONTHS = 120    # ten years
 FIRST_YEAR, LAST_YEAR = 2000, 2099
-DATE_FORMATS = ("%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d")   # as typed in the form, or ISO
 ROLES = (Role.MANAGER, Role.ECONOMY)
 ONE_TENTH = Decimal("0.1")
 MICROSECONDS_PER_DAY = Decimal(86_400_000_000)
@@ -159,16 +158,14 @@ def _parse_day(text: str | None, field: str) -> date | None:
     text = (text or "").strip()
     if not text:
         return None
-    for pattern in DATE_FORMATS:
-        try:
-            found = datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-        if not FIRST_YEAR <= found.year <= LAST_YEAR:
-            raise ServiceError(_("Write a date between %(first)s and %(last)s.", first=f"01-01-{FIRST_YEAR}",
-                                 last=f"31-12-{LAST_YEAR}"), field)
-        return found
-    raise ServiceError(_("Write the date as dd-mm-yyyy, for example 24-12-2026."), field)
+    try:
+        found = clock.read_date(text)
+    except ValueError:
+        raise ServiceError(_("Write the date as dd-mm-yyyy, for example 24-12-2026."), field) from None
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise ServiceError(_("Write a date between %(first)s and %(last)s.", first=f"01-01-{FIRST_YEAR}",
+                             last=f"31-12-{LAST_YEAR}"), field)
+    return found
 
 
 def unit_options(user: User) -> list[tuple[str, str]]:
