@@ -159,8 +159,8 @@ def seed_placements(people: dict[str, User], cprs: CprFactory, full: bool = True
 
 
 def _late(rng: random.Random) -> timedelta:
-    """How long after its due date a follow-up is held (a few are held early)."""
-    return timedelta(days=rng.randint(-7, 28))
+    """How long after its due date a follow-up is held: most on time (up to three weeks early), some late."""
+    return timedelta(days=rng.randint(1, 28) if rng.random() < 0.3 else rng.randint(-21, 0))
 
 
 def _plan(kind: str, child: bool, rng: random.Random, today: date) -> Placement:
