@@ -143,3 +143,15 @@ def test_query_counts_do_not_grow_with_the_data(staff, make_client, db):
     large = {url: _queries(client, url) for url in small}
     assert small == large
     assert all(count <= 20 for count in large.values()), large
+
+
+def test_bulk_cases_have_budgets_in_kroner(staff, db):
+    """The bulk insert hands Decimal kroner to the Money column, which stores øre itself."""
+    from sqlalchemy import func, select
+
+    from workflow import demo
+    from workflow.models import PurchaseCase
+    demo.bulk_cases(50)
+    db.session.commit()
+    largest = db.session.scalar(select(func.max(PurchaseCase.budget_frame)))
+    assert 100_000 <= largest <= 2_000_000

@@ -95,8 +95,10 @@ def _render(chart, name: str, title: str) -> str:
     return _TITLE.sub(lambda _match: f"<title>{escape(title)}</title>", svg, count=1)
 
 
-def _cost_chart(name: str, title: str, group: str, items: list[tuple[str, int, Decimal]]) -> Chart:
-    """Annual cost per group as horizontal bars, largest on top; the table adds the number of contracts."""
+def _cost_chart(name: str, title: str, group: str, items: list[tuple[str, int, Decimal]],
+                table_only: tuple[tuple[str, int, Decimal], ...] = ()) -> Chart:
+    """Annual cost per group as horizontal bars, largest on top; the table adds the number of contracts
+    and the rows in table_only (a sum of many would dwarf the bars)."""
     headings = (group, _("Contracts"), _("Annual cost"))
     if not items:
         return Chart(name, title, "", _("No data for the period."), headings)
@@ -104,9 +106,10 @@ def _cost_chart(name: str, title: str, group: str, items: list[tuple[str, int, D
     chart.x_labels = [label for label, _count, _cost in reversed(items)]
     chart.add(title, [{"value": cost, "formatter": lambda _v, text=money(cost): text}
                       for _label, _count, cost in reversed(items)])
-    parts = [f"{label}: {contracts_text(count)}, {money(cost)}" for label, count, cost in items]
+    rows = (*items, *table_only)
+    parts = [f"{label}: {contracts_text(count)}, {money(cost)}" for label, count, cost in rows]
     return Chart(name, title, _render(chart, name, title), f"{title}. " + "; ".join(parts) + ".", headings,
-                 tuple((label, str(count), money(cost)) for label, count, cost in items))
+                 tuple((label, str(count), money(cost)) for label, count, cost in rows))
 
 
 def legal_basis_chart(portfolio) -> Chart:
@@ -116,11 +119,10 @@ def legal_basis_chart(portfolio) -> Chart:
 def supplier_chart(portfolio) -> Chart:
     items = list(portfolio.by_supplier[:TOP_SUPPLIERS])
     rest = portfolio.by_supplier[TOP_SUPPLIERS:]
-    if rest:
-        items.append((_("Others (%(n)s suppliers)", n=len(rest)), sum(count for _l, count, _c in rest),
-                      sum((cost for _l, _n, cost in rest), Decimal("0.00"))))
+    others = ((_("Others (%(n)s suppliers)", n=len(rest)), sum(count for _l, count, _c in rest),
+               sum((cost for _l, _n, cost in rest), Decimal("0.00"))),) if rest else ()
     title = _("Annual cost by supplier (the %(n)s largest)", n=TOP_SUPPLIERS) if rest else _("Annual cost by supplier")
-    return _cost_chart("by_supplier", title, _("Supplier"), items)
+    return _cost_chart("by_supplier", title, _("Supplier"), items, table_only=others)
 
 
 def followup_chart(portfolio) -> Chart:

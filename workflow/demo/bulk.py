@@ -53,7 +53,7 @@ def bulk_cases(count: int, seed: int = 7, batch: int = 5000) -> int:
                 "procurement_id": rng.choice(procurement) if procurement else None,
                 "economy_id": rng.choice(economy) if economy and rng.random() < 0.7 else None,
                 "acute": rng.random() < 0.1, "desired_start": (created + timedelta(days=60)).date(),
-                "budget_frame": int(budget * 100), "stage": stage, "stage_entered_at": created,
+                "budget_frame": budget, "stage": stage, "stage_entered_at": created,  # Money stores øre itself
                 "created_at": created, "changed_at": created + timedelta(days=rng.randint(0, 30)), "version": 1,
             })
             assessments.append({"id": next_assessment, "case_id": next_case, "sequence": 1, "current": True,
