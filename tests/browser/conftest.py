@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import PASSWORD
 from workflow.cli import DEMO_PASSWORD, seed_demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +80,20 @@ def page(browser, live_server):
     page = new_page(browser, live_server)
     yield page
     page.context.close()
+
+
+def open_as(browser, live_server, login: str, path: str, password: str = PASSWORD):
+    """A new signed-in page (its own browser context) at path."""
+    page = new_page(browser, live_server)
+    sign_in(page, login, password)
+    page.goto(path)
+    return page
+
+
+def fresh(db, model, ident):
+    """The row as the database has it now (the live server committed in its own session)."""
+    db.session.expire_all()
+    return db.session.get(model, ident)
 
 
 def sign_in(page, login: str, password: str = DEMO_PASSWORD) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, new_page, sign_in
+from tests.browser.conftest import assert_accessible, fresh, open_as, sign_in
 from tests.conftest import PASSWORD
 from tests.test_contracts import build_terms_case, make_manager
 from workflow.models import ContractVersion, PurchaseCase
@@ -21,18 +21,6 @@ pytestmark = pytest.mark.browser
 def outbox(app, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "")
     monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
-
-
-def _fresh(db, model, ident):
-    db.session.expire_all()
-    return db.session.get(model, ident)
-
-
-def _open_as(browser, live_server, login: str, path: str):
-    page = new_page(browser, live_server)
-    sign_in(page, login, PASSWORD)
-    page.goto(path)
-    return page
 
 
 def test_terms_drafted_submitted_reviewed_refused_below_tier_and_approved(page, browser, live_server, app, db,
@@ -53,53 +41,53 @@ def test_terms_drafted_submitted_reviewed_refused_below_tier_and_approved(page, 
     page.fill("#payment_days", "14")
     page.locator("form[novalidate] button[type=submit]").last.click()
     assert page.locator(".alert-success").count() == 1
-    contract = contracts.current(_fresh(db, PurchaseCase, case.id))
+    contract = contracts.current(fresh(db, PurchaseCase, case.id))
     assert contract.payment_days == 14 and contract.status == "draft"
     page.click(f"form[action='{terms}/submit'] button[type=submit]")
     assert page.locator(".alert-success").count() == 1
     assert page.locator(f"form[action='{terms}/review']").count() == 0    # the submitter does not review
-    assert _fresh(db, ContractVersion, contract.id).status == "submitted"
+    assert fresh(db, ContractVersion, contract.id).status == "submitted"
 
     # Economy reviews.
-    economy = _open_as(browser, live_server, "economy", terms)
+    economy = open_as(browser, live_server, "economy", terms)
     economy.click(f"form[action='{terms}/review'] button[type=submit]")
     assert economy.locator(".alert-success").count() == 1
-    assert _fresh(db, ContractVersion, contract.id).status == "reviewed"
+    assert fresh(db, ContractVersion, contract.id).status == "reviewed"
     economy.context.close()
 
     # A manager whose limit (500.000) is below the annual cost (894.432,50) has no approve button ...
-    low = _open_as(browser, live_server, teamleder.login, terms)
+    low = open_as(browser, live_server, teamleder.login, terms)
     assert low.locator(f"form[action='{terms}/approve']").count() == 0
     assert_accessible(low)
     # ... and a direct POST is refused by the server and changes nothing.
     token = low.locator("input[name=csrf_token]").first.input_value()
-    version = str(_fresh(db, PurchaseCase, case.id).version)
+    version = str(fresh(db, PurchaseCase, case.id).version)
     response = low.request.post(f"{live_server}{terms}/approve", form={"csrf_token": token, "version": version},
                                 max_redirects=0)
     assert response.status == 303
-    fresh = _fresh(db, ContractVersion, contract.id)
-    assert (fresh.status, fresh.approved_by_id, fresh.pdf) == ("reviewed", None, None)
-    assert _fresh(db, PurchaseCase, case.id).stage == Stage.APPROVAL
+    saved = fresh(db, ContractVersion, contract.id)
+    assert (saved.status, saved.approved_by_id, saved.pdf) == ("reviewed", None, None)
+    assert fresh(db, PurchaseCase, case.id).stage == Stage.APPROVAL
     # The reject page, empty and with the missing reason shown, is accessible; nothing is rejected.
     low.goto(f"{terms}/reject")
     assert_accessible(low)
     low.locator("main form button[type=submit]").click()
     assert low.locator("#reason").count() == 1
     assert_accessible(low)
-    assert _fresh(db, ContractVersion, contract.id).status == "reviewed"
+    assert fresh(db, ContractVersion, contract.id).status == "reviewed"
     low.context.close()
 
     # A manager within the limit approves; the archived PDF downloads.
-    manager = _open_as(browser, live_server, "manager", terms)
+    manager = open_as(browser, live_server, "manager", terms)
     manager.click(f"form[action='{terms}/approve'] button[type=submit]")
     assert manager.locator(".alert-success").count() == 1
     assert_accessible(manager)
-    fresh = _fresh(db, ContractVersion, contract.id)
-    assert (fresh.status, fresh.approved_by_id) == ("approved", staff.manager.id)
-    assert fresh.annual_cost == Decimal("894432.50")
+    saved = fresh(db, ContractVersion, contract.id)
+    assert (saved.status, saved.approved_by_id) == ("approved", staff.manager.id)
+    assert saved.annual_cost == Decimal("894432.50")
     download = manager.request.get(f"{live_server}/cases/{case.id}/contract.pdf")
     assert download.status == 200
     assert download.headers["content-type"].startswith("application/pdf")
     body = download.body()
-    assert body.startswith(b"%PDF-") and hashlib.sha256(body).hexdigest() == fresh.pdf_sha256
+    assert body.startswith(b"%PDF-") and hashlib.sha256(body).hexdigest() == saved.pdf_sha256
     manager.context.close()

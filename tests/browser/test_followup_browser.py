@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
-from tests.browser.conftest import assert_accessible, new_page, sign_in
+from tests.browser.conftest import assert_accessible, fresh, open_as, sign_in
 from tests.conftest import PASSWORD
 from tests.support.running import running_case
 from workflow import clock
@@ -23,18 +23,6 @@ pytestmark = pytest.mark.browser
 def outbox(app, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "")
     monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
-
-
-def _fresh(db, model, ident):
-    db.session.expire_all()
-    return db.session.get(model, ident)
-
-
-def _open_as(browser, live_server, login: str, path: str):
-    page = new_page(browser, live_server)
-    sign_in(page, login, PASSWORD)
-    page.goto(path)
-    return page
 
 
 def test_change_within_frame_is_approved_and_the_portfolio_pdf_downloads(page, browser, live_server, app, db,
@@ -61,8 +49,8 @@ def test_change_within_frame_is_approved_and_the_portfolio_pdf_downloads(page, b
     page.check("#outcome-1")                                                 # change within frame
     page.locator("main form button[type=submit]").click()
     assert page.locator(".alert-success").count() == 1
-    assert _fresh(db, PurchaseCase, case.id).stage == Stage.TERMS
-    draft = contracts.current(_fresh(db, PurchaseCase, case.id))
+    assert fresh(db, PurchaseCase, case.id).stage == Stage.TERMS
+    draft = contracts.current(fresh(db, PurchaseCase, case.id))
     assert (draft.number, draft.status) == (2, "draft")
     page.goto(overview)
     assert page.locator("text=Vil gerne have mere hjælp til indkøb.").count() == 1
@@ -71,20 +59,20 @@ def test_change_within_frame_is_approved_and_the_portfolio_pdf_downloads(page, b
 
     # Procurement submits version 2, economy reviews it, the manager approves: back in follow-up.
     terms = f"/cases/{case.id}/contract"
-    buyer = _open_as(browser, live_server, "procurement", terms)
+    buyer = open_as(browser, live_server, "procurement", terms)
     buyer.click(f"form[action='{terms}/submit'] button[type=submit]")
     assert buyer.locator(".alert-success").count() == 1
     buyer.context.close()
-    economy = _open_as(browser, live_server, "economy", terms)
+    economy = open_as(browser, live_server, "economy", terms)
     economy.click(f"form[action='{terms}/review'] button[type=submit]")
     assert economy.locator(".alert-success").count() == 1
     economy.context.close()
-    manager = _open_as(browser, live_server, "manager", terms)
+    manager = open_as(browser, live_server, "manager", terms)
     manager.click(f"form[action='{terms}/approve'] button[type=submit]")
     assert manager.locator(".alert-success").count() == 1
-    assert _fresh(db, PurchaseCase, case.id).stage == Stage.FOLLOW_UP
-    assert _fresh(db, ContractVersion, draft.id).status == "approved"
-    assert len([f for f in followup.follow_ups(_fresh(db, PurchaseCase, case.id))
+    assert fresh(db, PurchaseCase, case.id).stage == Stage.FOLLOW_UP
+    assert fresh(db, ContractVersion, draft.id).status == "approved"
+    assert len([f for f in followup.follow_ups(fresh(db, PurchaseCase, case.id))
                 if f.is_open and f.kind == "individual"]) == 1
 
     # The manager's dashboard shows the contract; the portfolio PDF downloads with progress shown.
