@@ -139,7 +139,7 @@ def test_owner_gets_the_individual_and_procurement_and_economy_the_supplier_revi
     mails = inbox(server)
     assert sorted(mails) == ["caseworker@example.org", "economy@example.org", "procurement@example.org"]
     assert all(len(bodies) == 1 for bodies in mails.values())
-    link = f"http://localhost/cases/{case.id}"
+    link = f"http://localhost/cases/{case.id}/followup"   # the case's follow-up page
 
     (owner_mail,) = mails["caseworker@example.org"]
     assert case.number in owner_mail and "14-03-2027" not in owner_mail

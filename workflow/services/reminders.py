@@ -13,7 +13,7 @@ Run daily from cron. The rules:
   keeps what was sent to whom and when, so running twice the same day sends nothing new. A new
   owner or colleague on the case is reminded from the start, as nothing was sent to them yet.
 - What is sent: one mail per person per run listing all their follow-ups: case number, kind, due
-  date (dd-mm-yyyy), how soon due or how long overdue, and a link to the case page. Never the
+  date (dd-mm-yyyy), how soon due or how long overdue, and a link to the case's follow-up page. Never the
   citizen's name or CPR number. In Danish, whoever runs the command.
 - Delivery: a person's ReminderSent rows are written and committed only after their mail was handed
   to the SMTP server. This batch job therefore commits once per person, unlike the other services.
@@ -142,7 +142,7 @@ def _build_mail(user: User, reminders: list[Reminder], today: date) -> mail.Mail
                         kind=i18n.followup_kind_label(follow_up.kind)),
                       "  " + _("Due date: %(date)s (%(state)s)", date=i18n.day(follow_up.due_date),
                                state=state_text(follow_up, today)),
-                      "  " + url_for("cases.case_page", case_id=follow_up.case_id, _external=True), ""]
+                      "  " + url_for("followup.overview", case_id=follow_up.case_id, _external=True), ""]
         lines += [_("You are reminded when a follow-up is soon due, when it becomes overdue and every "
                     "%(days)d days while it stays overdue.", days=OVERDUE_REPEAT.days),
                   _("This mail was sent automatically by Socialkøb.")]
