@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.support.smtp import Collector, free_port
+from tests.support.smtp import smtp_server as running_smtp_server
 from workflow.services.mail import Mail, outbox_messages, send
 
 SUBJECT = "Bevilling godkendt: bostøtte i Ærø og Åbenrå"
@@ -20,13 +21,8 @@ BODY = "Kære sagsbehandler,\n\nSagen om støtte til ørkenvandring er godkendt.
 @pytest.fixture
 def smtp_server():
     """A real SMTP server on 127.0.0.1 for the length of one test."""
-    handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with running_smtp_server() as (controller, handler):
         yield controller, handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -82,6 +82,13 @@ def page(browser, live_server):
     page.context.close()
 
 
+@pytest.fixture
+def mail_to_outbox(app, monkeypatch, tmp_path):
+    """Mail from the live server is written to this test's own outbox folder."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
+
+
 def open_as(browser, live_server, login: str, path: str, password: str = PASSWORD):
     """A new signed-in page (its own browser context) at path."""
     page = new_page(browser, live_server)

@@ -14,13 +14,7 @@ from workflow.models import ContractVersion, PurchaseCase
 from workflow.process import Stage
 from workflow.services import contracts
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("mail_to_outbox")]
 
 
 def test_terms_drafted_submitted_reviewed_refused_below_tier_and_approved(page, browser, live_server, app, db,

@@ -16,13 +16,7 @@ from workflow.models import ContractVersion, PurchaseCase
 from workflow.process import Stage
 from workflow.services import contracts, followup
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("mail_to_outbox")]
 
 
 def test_change_within_frame_is_approved_and_the_portfolio_pdf_downloads(page, browser, live_server, app, db,
