@@ -61,6 +61,7 @@ def app(database_url):
         "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
         "SESSION_COOKIE_SECURE": False,
         "SERVER_NAME": None,
+        "API_RATE_LIMIT": "100000 per minute",  # test_api_core checks the limit with a low one
     })
     with app.app_context():
         upgrade()

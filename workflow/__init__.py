@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workflow import errors, i18n, navigation, security
+from workflow import api, errors, i18n, navigation, security
 from workflow.config import Config
 from workflow.extensions import csrf, db, login_manager, migrate
 
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     navigation.init_app(app)
     _register_user_loader()
     _register_blueprints(app)
+    api.init_app(app)
 
     from workflow import cli
     cli.init_app(app)
@@ -51,6 +52,8 @@ def _register_user_loader() -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        if api.problems.is_api_request():
+            return None  # the API takes its bearer token, never the browser's session cookie
         try:
             uid = int(user_id)
         except ValueError:

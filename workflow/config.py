@@ -71,6 +71,10 @@ class Config:
         self.MUNICIPALITY_NAME = os.environ.get("MUNICIPALITY_NAME", "Eksempel Kommune")
         self.MUNICIPALITY_EAN = os.environ.get("MUNICIPALITY_EAN", "5798000000000")
         self.PASSWORD_HASH_TIME_COST = int(os.environ.get("PASSWORD_HASH_TIME_COST", 3))
+        # Requests per API token (per address before sign-in); counted per process with memory://,
+        # across processes with a shared store such as redis:// (needs the redis package).
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
 
     def as_dict(self) -> dict:
         return {key: value for key, value in vars(self).items() if key.isupper()}

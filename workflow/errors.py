@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from workflow.api import problems
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -47,6 +49,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if problems.is_api_request():
+            return problems.from_http_exception(error)
         return render_error(error.code)
 
     @app.errorhandler(InternalServerError)
@@ -57,4 +61,6 @@ def init_app(app: Flask) -> None:
                   exc_info=(type(original), original, original.__traceback__))
         from workflow.extensions import db
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.problem(500, error_id=error_id)
         return render_error(500, error_id=error_id)

@@ -22,6 +22,8 @@ from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
 def select_locale() -> str:
     chosen = session.get("language") if has_request_context() else None
     languages = current_app.config["LANGUAGES"]
+    if has_request_context() and request.path.startswith("/api/"):  # no session: the client's header decides
+        chosen = request.accept_languages.best_match(languages)
     if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

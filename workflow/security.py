@@ -93,7 +93,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        if request.method != "GET":
+        if request.method != "GET" or request.path.startswith("/api/"):
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

@@ -1,5 +1,5 @@
 """The models, one module per aggregate; importing this package registers them all."""
-from workflow.models.access import LoginAttempt, UserSession
+from workflow.models.access import ApiToken, LoginAttempt, UserSession
 from workflow.models.audit import AccessLog, AppendOnlyError, AuditEvent
 from workflow.models.cases import CaseComment, Citizen, PurchaseCase, StageVisit
 from workflow.models.contracts import ApprovalEvent, ContractPriceLine, ContractVersion, FrozenContractError
@@ -12,6 +12,7 @@ from workflow.models.users import Unit, User
 from workflow.roles import Role
 
 __all__ = [
+    "ApiToken",
     "CaseEnding",
     "FollowUp",
     "GoalScore",

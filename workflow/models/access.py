@@ -5,9 +5,9 @@ throttling hold across every worker process.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.extensions import db
@@ -45,3 +45,28 @@ class LoginAttempt(db.Model):
         Index("ix_login_attempts_login_time", "login", "attempted_at"),
         Index("ix_login_attempts_address_time", "address", "attempted_at"),
     )
+
+
+class ApiToken(db.Model):
+    """A personal API token: acts with its user's rights until it expires or is revoked.
+
+    Only a SHA-256 hash is stored (the token is 240 random bits, so a slow hash adds nothing);
+    the first characters are kept so that its owner can tell tokens apart.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_on: Mapped[date] = mapped_column(Date)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def usable(self, today: date) -> bool:
+        return self.revoked_at is None and today <= self.expires_on
