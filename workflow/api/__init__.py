@@ -79,9 +79,9 @@ def init_app(app: Flask) -> None:
     def load_api_user(_request):
         return bearer_user() if problems.is_api_request() else None
 
-    from workflow.api import cases, contracts, dialogue, docs, followup, offers, portfolio
+    from workflow.api import cases, contracts, dialogue, docs, followup, offers, portfolio, shortlist
 
-    for module in (cases, offers, dialogue, contracts, followup, portfolio):
+    for module in (cases, offers, shortlist, dialogue, contracts, followup, portfolio):
         csrf.exempt(module.bp)
         limiter.limit(lambda: app.config["API_RATE_LIMIT"])(module.bp)
         api.register_blueprint(module.bp)
