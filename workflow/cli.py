@@ -169,3 +169,28 @@ def init_app(app: Flask) -> None:
             ids = ", ".join(str(user_id) for user_id in report.failed_user_ids)
             raise click.ClickException(f"Sending failed to {_count(len(report.failed_user_ids), 'person', 'people')} "
                                        f"(user id {ids}); the next run tries again. See the log.")
+
+    @app.cli.command("create-token")
+    @click.argument("login")
+    @click.option("--name", required=True, help="What the token is for, e.g. the case-file system.")
+    @click.option("--days", type=click.IntRange(1, 366), default=90, show_default=True,
+                  help="Days the token is valid.")
+    def create_token(login: str, name: str, days: int):
+        """Create a personal API token for LOGIN and print it once (only its hash is stored)."""
+        from datetime import timedelta
+
+        from workflow.services import api_tokens
+
+        user = db.session.scalar(select(User).where(User.login == login))
+        if user is None:
+            raise click.ClickException(f"No user with the login {login}.")
+        today = clock.today()
+        try:
+            created = api_tokens.create(user, name, today + timedelta(days=days), today)
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from error
+        db.session.commit()
+        click.echo(f"Token '{created.token.name}' for {user.login}, valid until {created.token.expires_on:%d-%m-%Y}. "
+                   "It is shown only now:", err=True)
+        click.echo(created.secret)

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from workflow.forms import Form, PlainForm  # noqa: F401 - sign-out uses it
+from workflow.forms import DanishDateField, Form, PlainForm  # noqa: F401 - sign-out uses it
 
 
 class SignInForm(Form):
@@ -27,3 +27,10 @@ class ChangePasswordForm(Form):
     confirm = PasswordField(_l("Repeat new password"),
                             validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
                             render_kw={"autocomplete": "new-password"})
+
+
+class ApiTokenForm(Form):
+    name = StringField(_l("Name of the token"), validators=[DataRequired(), Length(max=80)],
+                       description=_l("What the token is for, for example the case-file system."))
+    expires_on = DanishDateField(_l("Valid until"), description=_l("dd-mm-yyyy. At most a year ahead; "
+                                                                   "empty: 90 days."))

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from workflow.auth.forms import ChangePasswordForm, LanguageForm, PlainForm, SignInForm
+from workflow import clock
+from workflow.auth.forms import ApiTokenForm, ChangePasswordForm, LanguageForm, PlainForm, SignInForm
 from workflow.extensions import db
+from workflow.forms import DONE, carry_out
 from workflow.security import client_address, public
-from workflow.services import ServiceError, passwords, signin, users
+from workflow.services import ServiceError, api_tokens, passwords, signin, users
 
 bp = Blueprint("auth", __name__)
 
@@ -88,4 +90,36 @@ def profile():
                 db.session.commit()
                 flash(_("Your password has been changed. Other sessions have been signed out."), "success")
                 return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form)
+    return _profile(form=form)
+
+
+def _profile(status: int = 200, **forms):
+    forms.setdefault("form", ChangePasswordForm(formdata=None))
+    forms.setdefault("token_form", ApiTokenForm(formdata=None))
+    return render_template("auth/profile.html", tokens=api_tokens.tokens_of(current_user), today=clock.today(),
+                           plain=PlainForm(), **forms), status
+
+
+@bp.route("/profile/tokens", methods=["POST"])
+def create_token():
+    """A new personal API token, shown on the page this once (never put in the session or a redirect)."""
+    form = ApiTokenForm()
+    created = []
+    if form.validate_on_submit():
+        def create():
+            created.append(api_tokens.create(current_user, form.name.data, form.expires_on.data, clock.today()))
+        if carry_out(form, create) == DONE:
+            return _profile(token_form=ApiTokenForm(formdata=None), new_token=created[0])
+    return _profile(422, token_form=form)
+
+
+@bp.route("/profile/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
+def revoke_token(token_id: int):
+    token = api_tokens.find(current_user, token_id)
+    if token is None:
+        abort(404)
+    if PlainForm().validate_on_submit():
+        api_tokens.revoke(token, current_user)
+        db.session.commit()
+        flash(_("The token %(name)s is revoked. It no longer works.", name=token.name), "success")
+    return redirect(url_for("auth.profile") + "#api-tokens")
