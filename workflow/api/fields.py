@@ -13,10 +13,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Money(ma.fields.Decimal):
-    """An amount in DKK as a string such as "1234.50": exact, never a binary float."""
+    """An amount in DKK as a string such as "1234.50": exact, never a binary float.
+
+    Input is at most `maximum` (a milliard by default); computed output such as an annual cost may be larger.
+    """
 
     def __init__(self, maximum: Decimal = Decimal("1000000000"), **kwargs):
-        metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d{1,10}(\.\d{1,2})?$",
+        metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$",
                     "example": "1234.50", **kwargs.pop("metadata", {})}
         super().__init__(places=2, as_string=True, allow_nan=False, metadata=metadata, **kwargs)
         self.maximum = maximum
@@ -64,7 +67,14 @@ class Text(ma.fields.String):
 
 
 class Count(ma.fields.Integer):
-    """A whole number within bounds (so no value overflows a database column)."""
+    """A whole number within bounds (so no value overflows a database column), in JSON or a query string."""
 
     def __init__(self, minimum: int = 0, maximum: int = 1_000_000, **kwargs):
         super().__init__(strict=True, validate=ma.validate.Range(minimum, maximum), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
+            value = int(value)   # a query string's "2"; JSON's 2.0 or "2.5" stay refused
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)

@@ -1,26 +1,26 @@
 """The offer registry at /offers: browse, read, edit by hand, import from CSV."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from workflow.extensions import db
 from workflow.forms import PlainForm, show_refusal
-from workflow.models import Offer, OfferImport, OfferTerm, PurchaseCase, Role, ShortlistEntry, Supplier
+from workflow.models import Offer, OfferImport, PurchaseCase, Role, ShortlistEntry, Supplier
 from workflow.offers.forms import ImportForm, OfferForm, SupplierForm
 from workflow.security import restrict_blueprint, roles_required
 from workflow.services import ServiceError, StaleEdit, offer_import, registry
 
 bp = Blueprint("offers", __name__, url_prefix="/offers")
 
-READERS = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER, Role.ADMIN)
-EDITORS = (Role.PROCUREMENT, Role.ADMIN)
-PAGE_SIZE = 50
+READERS = registry.READERS
+EDITORS = registry.EDITORS
+PAGE_SIZE = registry.PAGE_SIZE
 
 restrict_blueprint(bp, *READERS)
 
@@ -33,38 +33,19 @@ def _get(model, object_id: int):
 
 
 def _stale_before() -> date:
-    """Data updated before this day is stale (the same rule as the market scan's)."""
-    return registry.stale_cutoff(date.today()) + timedelta(days=1)
+    return registry.stale_before(date.today())
 
 
 @bp.route("")
 def offer_list():
-    q = request.args.get("q", "").strip()[:100]
-    basis = request.args.get("legal_basis", "")
-    municipality = request.args.get("municipality", "")
-    approval = request.args.get("approval", "")
-    stale = request.args.get("stale") == "1"
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
-    conditions = [Offer.active.is_(True)] if request.args.get("inactive") != "1" else []
-    if q:
-        pattern = "%" + q.replace("%", "").replace("_", "") + "%"
-        conditions.append(or_(Offer.name.ilike(pattern), Supplier.name.ilike(pattern), Offer.key == q))
-    if basis:
-        conditions.append(Offer.id.in_(select(OfferTerm.offer_id).where(OfferTerm.kind == "legal_basis",
-                                                                        OfferTerm.code == basis)))
-    if municipality:
-        conditions.append(Offer.municipality == municipality)
-    if approval:
-        conditions.append(Offer.approval_status == approval)
-    if stale:
-        conditions.append(Offer.data_updated_on < _stale_before())
-    base = select(Offer).join(Supplier).where(*conditions)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
-    offers = db.session.scalars(base.options(selectinload(Offer.supplier), selectinload(Offer.terms))
-                                .order_by(Offer.name, Offer.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("offers/list.html", offers=offers, total=total, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)), stale_before=_stale_before(),
-                           can_edit=current_user.role in EDITORS)
+    args = request.args
+    result = registry.list_offers(registry.OfferFilters(
+        q=args.get("q", ""), legal_basis=args.get("legal_basis", ""), target_group=args.get("target_group", ""),
+        service_type=args.get("service_type", ""), municipality=args.get("municipality", ""),
+        approval=args.get("approval", ""), stale=args.get("stale") == "1", inactive=args.get("inactive") == "1",
+        page=max(1, min(args.get("page", 1, type=int) or 1, 10_000))), date.today(), page_size=PAGE_SIZE)
+    return render_template("offers/list.html", offers=result.rows, total=result.total, page=result.page,
+                           pages=result.pages, stale_before=_stale_before(), can_edit=current_user.role in EDITORS)
 
 
 def _cases_using(offer_ids) -> list[tuple[ShortlistEntry, PurchaseCase]]:
@@ -179,7 +160,7 @@ def offer_form(offer_id: int | None = None):
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*offer_import.IMPORTERS)
 def import_upload():
     form = ImportForm()
     if form.validate_on_submit():
@@ -197,7 +178,7 @@ def import_upload():
 
 
 @bp.route("/import/<int:import_id>", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*offer_import.IMPORTERS)
 def import_preview(import_id: int):
     batch = _get(OfferImport, import_id)
     plan = offer_import.plan_import(batch.content)
@@ -205,18 +186,14 @@ def import_preview(import_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        if batch.status != "preview":
-            flash(_("This file has been handled already."), "error")
+        try:
+            summary = offer_import.apply_stored(batch, current_user, plan)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
         else:
-            try:
-                summary = offer_import.apply_import(plan, current_user)
-            except ServiceError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-            else:
-                batch.status, batch.summary = "applied", summary
-                db.session.commit()
-                flash(_("The import is done: %(new)s new and %(updated)s changed offers.",
-                        new=summary.get("new_offers", 0), updated=summary.get("updated_offers", 0)), "success")
-                return redirect(url_for("offers.offer_list"))
+            db.session.commit()
+            flash(_("The import is done: %(new)s new and %(updated)s changed offers.",
+                    new=summary.get("new_offers", 0), updated=summary.get("updated_offers", 0)), "success")
+            return redirect(url_for("offers.offer_list"))
     return render_template("offers/import_preview.html", batch=batch, plan=plan, form=form)

@@ -7,6 +7,9 @@ Two steps, so that a person can look before anything changes:
 * `apply_import(plan, actor)` writes suppliers, offers, their terms and price history, and one audit
   event. It never commits: the caller commits once, so a file is imported whole or not at all.
 
+An uploaded file is kept (`store_for_preview`) until someone confirms it; `apply_stored` imports it,
+once. Who may import: `can_import` (the registry's editors).
+
 Every cell is plain text: nothing in a file is ever evaluated.
 """
 from __future__ import annotations
@@ -22,17 +25,19 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from workflow import legal_basis, municipalities
 from workflow.extensions import db
 from workflow.forms import parse_money
-from workflow.models import Offer, OfferImport, Supplier, User
+from workflow.models import Offer, OfferImport, Role, Supplier, User
 from workflow.models.offers import APPROVAL_STATUSES, PRICE_UNITS, SUPPLIER_TYPES
 from workflow.services import audit, registry
 from workflow.services.errors import ServiceError
 from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
+
+IMPORTERS: tuple[Role, ...] = registry.EDITORS
 
 COLUMNS: tuple[str, ...] = (
     "key", "supplier_cvr", "supplier_name", "supplier_ean", "supplier_type", "offer_name", "address",
@@ -577,6 +582,11 @@ def _as_offer_input(row: OfferRow) -> registry.OfferInput:
         quality_note=row.quality_note or "")
 
 
+def can_import(user: User) -> bool:
+    """Whether the user may upload, preview and import registry files."""
+    return user.has_role(*IMPORTERS)
+
+
 def store_for_preview(filename: str, text: str, uploader: User) -> OfferImport:
     """Keep an uploaded file until it is confirmed, so the preview and the import read the same text."""
     batch = OfferImport(filename=filename[:200], content=text, uploaded_by_id=uploader.id, status="preview")
@@ -627,4 +637,23 @@ def apply_import(plan: ImportPlan, actor: User | None) -> dict[str, int]:
                 summary["new_prices"] += 1
     db.session.flush()
     audit.record("offers.imported", details=dict(summary), actor=actor, object_type="offers")
+    return summary
+
+
+def apply_stored(batch: OfferImport, actor: User, plan: ImportPlan | None = None) -> dict[str, int]:
+    """Import an uploaded file, once; the caller commits (or rolls back). Returns the counts of what changed.
+
+    A file that has been handled already is refused, also when two people confirm it at the same time:
+    the batch is claimed with a conditional update, which the second one finds done.
+    `plan` is the file's plan when the caller has made it already.
+    """
+    if batch.status != "preview":
+        raise ServiceError(_("This file has been handled already."))
+    claimed = db.session.execute(
+        update(OfferImport).where(OfferImport.id == batch.id, OfferImport.status == "preview")
+        .values(status="applied").execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise ServiceError(_("This file has been handled already."))
+    summary = apply_import(plan if plan is not None else plan_import(batch.content), actor)
+    batch.status, batch.summary = "applied", summary
     return summary

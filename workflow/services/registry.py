@@ -4,15 +4,16 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from workflow.extensions import db
 from workflow.legal_basis import BY_CODE as LEGAL_BASES
-from workflow.models import Offer, OfferPrice, Supplier
+from workflow.models import Offer, OfferPrice, OfferTerm, Role, Supplier
 from workflow.models.offers import APPROVAL_STATUSES, PRICE_UNITS, SUPPLIER_TYPES
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.services import audit, settings
@@ -21,6 +22,10 @@ from workflow.services.errors import ServiceError
 from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
 
 TERM_KINDS = ("legal_basis", "target_group", "service_type")
+
+READERS = (Role.CASEWORKER, Role.PROCUREMENT, Role.ECONOMY, Role.MANAGER, Role.ADMIN)   # who reads the registry
+EDITORS = (Role.PROCUREMENT, Role.ADMIN)   # who keeps it: by hand and by import
+PAGE_SIZE = 50
 
 
 def months_between(earlier: date, later: date) -> int:
@@ -35,6 +40,64 @@ def stale_cutoff(today: date) -> date:
     year, month = divmod(month_index, 12)
     last_day = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(today.day, last_day))
+
+
+def stale_before(today: date) -> date:
+    """Data updated before this day is stale (the same rule as the market scan's)."""
+    return stale_cutoff(today) + timedelta(days=1)
+
+
+# --- The registry's list: the same filters for the page and the API. ---
+
+@dataclass
+class OfferFilters:
+    q: str = ""                 # part of the offer's or supplier's name, or the exact registry id
+    legal_basis: str = ""
+    target_group: str = ""
+    service_type: str = ""
+    municipality: str = ""
+    approval: str = ""
+    stale: bool = False         # only offers whose data is stale
+    inactive: bool = False      # include offers that are no longer active
+    page: int = 1
+
+
+@dataclass
+class OfferPage:
+    rows: list[Offer]
+    total: int
+    page: int
+    pages: int
+
+
+def _has_term(kind: str, code: str):
+    return Offer.id.in_(select(OfferTerm.offer_id).where(OfferTerm.kind == kind, OfferTerm.code == code))
+
+
+def list_offers(filters: OfferFilters, today: date, page_size: int = PAGE_SIZE) -> OfferPage:
+    """One page of offers by name, with their supplier and terms loaded; the page is kept within the pages."""
+    conditions = [] if filters.inactive else [Offer.active.is_(True)]
+    q = (filters.q or "").strip()[:100]
+    if q:
+        pattern = "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        conditions.append(or_(Offer.name.ilike(pattern), Supplier.name.ilike(pattern), Offer.key == q))
+    for kind, code in (("legal_basis", filters.legal_basis), ("target_group", filters.target_group),
+                       ("service_type", filters.service_type)):
+        if code:
+            conditions.append(_has_term(kind, code))
+    if filters.municipality:
+        conditions.append(Offer.municipality == filters.municipality)
+    if filters.approval:
+        conditions.append(Offer.approval_status == filters.approval)
+    if filters.stale:
+        conditions.append(Offer.data_updated_on < stale_before(today))
+    base = select(Offer).join(Supplier).where(*conditions)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    pages = max(1, -(-total // page_size))
+    page = max(1, min(filters.page or 1, pages))
+    rows = db.session.scalars(base.options(selectinload(Offer.supplier), selectinload(Offer.terms))
+                              .order_by(Offer.name, Offer.id).limit(page_size).offset((page - 1) * page_size)).all()
+    return OfferPage(rows=list(rows), total=total, page=page, pages=pages)
 
 
 @dataclass

@@ -9,6 +9,9 @@ from workflow.extensions import db
 from workflow.models import Offer, PurchaseCase, ShortlistEntry, User
 from workflow.services import audit
 from workflow.services.errors import ServiceError
+from workflow.services.market_scan import PART_MAX
+
+MAX_SCORE = sum(PART_MAX.values())   # the market scan's scores go from 0 to 100
 
 
 def entries(case: PurchaseCase) -> list[ShortlistEntry]:
@@ -35,6 +38,8 @@ def _check(case: PurchaseCase, actor: User) -> None:
 
 def add(case: PurchaseCase, offer: Offer, actor: User, note: str = "", score: int | None = None) -> ShortlistEntry:
     _check(case, actor)
+    if score is not None and not 0 <= score <= MAX_SCORE:
+        raise ServiceError(_("The score goes from 0 to %(max)s.", max=MAX_SCORE), "score")
     if not offer.active:
         raise ServiceError(_("This offer is no longer active."))
     existing = db.session.scalar(select(ShortlistEntry).where(ShortlistEntry.case_id == case.id,
