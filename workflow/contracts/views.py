@@ -14,7 +14,7 @@ from workflow.extensions import db
 from workflow.forms import PlainForm, price_lines, show_refusal
 from workflow.process import Event
 from workflow.security import STAFF, restrict_blueprint
-from workflow.services import ServiceError, StaleEdit, cases, contract_pdf, contracts, transitions
+from workflow.services import ServiceError, StaleEdit, cases, contracts, transitions
 
 bp = Blueprint("contracts", __name__)
 
@@ -94,7 +94,7 @@ def _context(case, contract, form, editable) -> dict:
             "tier": contracts.tier_for(contract.annual_cost) if contract else None,
             "eu_warning": contracts.eu_threshold_passed(contract) if contract else False,
             "status": contracts.status_of(case, contract) if contract else None,
-            "can_start": contract is None and case.stage == "terms" and current_user.id == case.procurement_id}
+            "can_start": contracts.can_draft(case, current_user)}
 
 
 @bp.route("/cases/<int:case_id>/contract/start", methods=["POST"])
@@ -102,7 +102,7 @@ def start(case_id: int):
     case = load_case(case_id)
     if not PlainForm().validate_on_submit():
         abort(400)
-    if case.stage != "terms" or current_user.id != case.procurement_id or contracts.current(case) is not None:
+    if not contracts.can_draft(case, current_user):
         abort(403)
     try:
         contracts.draft_from_choice(case, current_user, date.today())
@@ -172,16 +172,10 @@ def reject(case_id: int):
 def summary_pdf(case_id: int):
     """The approved summary, byte for byte as archived; else the current draft, watermarked."""
     case = load_case(case_id)
-    approved = contracts.in_force(case)
-    working = contracts.current(case)
-    if working is not None and working.status != "approved" and request.args.get("draft") == "1":
-        approved = None
-    if approved is not None:
-        body, name = approved.pdf, f"{case.number}-kontrakt-v{approved.number}.pdf"
-    elif working is not None:
-        body, name = contract_pdf.render(case, working, draft=True), f"{case.number}-kontrakt-udkast.pdf"
-    else:
+    document = contracts.summary_document(case, draft=request.args.get("draft") == "1")
+    if document is None:
         abort(404)
+    body, name = document
     cases.log_access(current_user, case, "contract.pdf", "Kontraktresumé (PDF)")
     db.session.commit()
     return Response(body, mimetype="application/pdf",

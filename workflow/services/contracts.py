@@ -97,6 +97,38 @@ def can_edit(case: PurchaseCase, contract: ContractVersion | None, user: User) -
             and user.id in (case.procurement_id, case.economy_id))
 
 
+def draft_refusal(case: PurchaseCase, user: User) -> str | None:
+    """Why this user cannot draft the terms from the chosen reply now, or None when they can: procurement on
+    the case drafts the first terms in stage 4, once (later versions are copies of the one in force)."""
+    if case.stage != Stage.TERMS:
+        return _("The terms are drafted in the stage %(stage)s.", stage=Stage.TERMS.label)
+    if user.id != case.procurement_id:
+        return _("Only procurement on the case drafts the terms.")
+    if current(case) is not None:
+        return _("The terms are drafted already.")
+    return None
+
+
+def can_draft(case: PurchaseCase, user: User) -> bool:
+    return draft_refusal(case, user) is None
+
+
+def summary_document(case: PurchaseCase, *, draft: bool = False) -> tuple[bytes, str] | None:
+    """The contract summary as (PDF, file name): the approved version byte for byte as archived, or the version
+    being worked on as a watermarked draft (when there is none approved, or `draft` asks for it). None: no terms."""
+    from workflow.services import contract_pdf  # the PDF layer imports this module's helpers
+
+    approved = in_force(case)
+    working = current(case)
+    if working is not None and working.status != "approved" and draft:
+        approved = None
+    if approved is not None:
+        return approved.pdf, f"{case.number}-kontrakt-v{approved.number}.pdf"
+    if working is not None:
+        return contract_pdf.render(case, working, draft=True), f"{case.number}-kontrakt-udkast.pdf"
+    return None
+
+
 def facts(case: PurchaseCase) -> dict:
     contract = current(case)
     if contract is None or contract.status == "approved":
@@ -255,6 +287,9 @@ def save_terms(case: PurchaseCase, contract: ContractVersion, actor: User, versi
     if old_lines != new_lines:
         contract.lines = [ContractPriceLine(description=d, unit=u, unit_price=p, quantity=q, supplement=s)
                           for d, u, p, q, s in new_lines]
+        # The lines are rows of their own: without this, a change of them alone would leave the version (and so
+        # a form's version or an API ETag read before it) as it was, and a stale save would go through.
+        contract.version += 1
         before = sum((pricing.yearly(p, u, q) for _d, u, p, q, _s in old_lines), Decimal("0.00"))
         changed["annual_cost"] = [str(before), str(contract.annual_cost)]
     if changed:
