@@ -51,7 +51,8 @@ class Recording(ApiClient):
 
     def call(self, method, path, **kwargs):
         response = super().call(method, path, **kwargs)
-        Recording.answers.append(f"{method} {path} {dict(response.headers)} {response.get_data().decode(errors='replace')}")
+        body = response.get_data().decode(errors="replace")
+        Recording.answers.append(f"{method} {path} {dict(response.headers)} {body}")
         assert response.status_code < 500, response.get_data(as_text=True)
         return response
 
@@ -79,7 +80,8 @@ def test_a_purchase_from_needs_to_follow_up_through_the_api_alone(app, staff, db
     assert case["citizen"]["cpr_masked"] == "241182-xxxx" and case["stage"] == "needs"
     ok(caseworker.write("PUT", f"{path}/needs", json={
         "support_need": "high", "expected_duration": "2 år", "consent_to_contact_suppliers": True,
-        "consent_date": (TODAY - timedelta(days=3)).isoformat(), "decision_date": (TODAY - timedelta(days=2)).isoformat(),
+        "consent_date": (TODAY - timedelta(days=3)).isoformat(),
+        "decision_date": (TODAY - timedelta(days=2)).isoformat(),
         "decided_by_id": staff.caseworker.id,
         "themes": [{"code": "self_care", "level": 3, "narrative": "Hjælp til personlig pleje morgen og aften"}],
         "goals": [{"goal_type": "develop", "text": "Handler selv ind en gang om ugen", "measure": "Ugentlig status"}]}))
@@ -126,7 +128,8 @@ def test_a_purchase_from_needs_to_follow_up_through_the_api_alone(app, staff, db
                       for line in contract["lines"]]
     terms.update(start_date=STARTED.isoformat(), acting_contact=terms["acting_contact"] or "Sagsbehandler Hansen",
                  supplier_contact=terms["supplier_contact"] or "Lise Leverandør")
-    saved = ok(procurement.write("PUT", f"{path}/contract/terms", json=terms, etag=etag_of(procurement, f"{path}/contract")))
+    saved = ok(procurement.write("PUT", f"{path}/contract/terms", json=terms,
+                                 etag=etag_of(procurement, f"{path}/contract")))
     assert saved["annual_cost"] == "872350.00"                                   # 2.390,00 × 365
     ok(procurement.write("POST", f"{path}/contract/submit", etag=etag_of(procurement, path)))
 

@@ -180,10 +180,6 @@ class RecordInputSchema(ApiSchema):
 
 # --- Views ---
 
-def _may_start_delivery(case) -> bool:
-    return any(step.event == Event.START_DELIVERY for step in transitions.steps_for(case, current_user))
-
-
 @bp.route(f"/cases/<{ID}:case_id>/delivery", methods=["POST"])
 @bp.arguments(DeliveryInputSchema)
 @bp.response(200, CaseSchema)
@@ -197,7 +193,7 @@ def start_delivery(data: dict, case_id: int):
     case = load_case(case_id)
     if case.stage != Stage.DELIVERY:
         abort(problems.problem(409, _("The start of delivery is recorded while the case waits for it.")))
-    if not _may_start_delivery(case):
+    if not transitions.offered_to(case, current_user, Event.START_DELIVERY):
         abort(403)
     version = if_match("case", case)
     followup.start_delivery(case, current_user, data["started_on"], clock.today(), version=version)
@@ -220,7 +216,8 @@ def case_follow_ups(case_id: int):
         "delivery_started_on": case.delivery_started_on, "contract": contracts.in_force(case),
         "cost_so_far": (followup.cost_between(case, case.delivery_started_on, today)
                         if case.delivery_started_on else None),
-        "can_start_delivery": case.stage == Stage.DELIVERY and _may_start_delivery(case),
+        "can_start_delivery": (case.stage == Stage.DELIVERY
+                               and transitions.offered_to(case, current_user, Event.START_DELIVERY)),
         "can_record": followup.can_record(case, current_user),
         "can_record_supplier_side": followup.can_record_supplier_side(case, current_user),
         "ending": followup.ending(case),

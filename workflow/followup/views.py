@@ -30,16 +30,12 @@ def _stale():
                                "Open it again to see the change before you go on."))
 
 
-def _may(case, event: Event) -> bool:
-    return any(step.event == event for step in transitions.steps_for(case, current_user))
-
-
 @bp.route("/cases/<int:case_id>/delivery", methods=["GET", "POST"])
 def delivery(case_id: int):
     case = load_case(case_id)
     if case.stage != Stage.DELIVERY:
         return redirect(url_for("followup.overview", case_id=case.id))
-    if not _may(case, Event.START_DELIVERY):
+    if not transitions.offered_to(case, current_user, Event.START_DELIVERY):
         abort(403)
     contract = contracts.in_force(case)
     today = clock.today()
@@ -72,7 +68,7 @@ def overview(case_id: int):
         goals=presenters.goals_over_time(rows), contract=contracts.in_force(case), ending=followup.ending(case),
         can_record=followup.can_record(case, current_user),
         can_record_supplier=followup.can_record_supplier_side(case, current_user),
-        can_start=case.stage == Stage.DELIVERY and _may(case, Event.START_DELIVERY),
+        can_start=case.stage == Stage.DELIVERY and transitions.offered_to(case, current_user, Event.START_DELIVERY),
         cost_so_far=(followup.cost_between(case, case.delivery_started_on, today)
                      if case.delivery_started_on else None),
         theme_labels=THEME_LABELS)

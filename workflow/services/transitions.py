@@ -53,6 +53,11 @@ def steps_for(case: PurchaseCase, actor: User, assessment=None) -> list[Decision
     return next_steps(Stage(case.stage), facts)
 
 
+def offered_to(case: PurchaseCase, actor: User, event: Event) -> bool:
+    """Whether the step is the actor's to take on the case now (allowed, or with what is still missing)."""
+    return any(step.event == event for step in steps_for(case, actor))
+
+
 def _on_reassess(case: PurchaseCase, actor: User, reason: str) -> None:
     from workflow.services import dialogue
     from workflow.services.needs import start_reassessment
