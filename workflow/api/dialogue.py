@@ -41,7 +41,6 @@ bp = blueprint("dialogue", "The supplier dialogue: anonymised requirement, inqui
 # The channels a reply entered by staff was received through: the page's form's own list.
 CHANNELS = [code for code, _label in ManualReplyForm.channel.kwargs["choices"]]
 # The requirement's texts that suppliers read (checked for the citizen's name and CPR number).
-REQUIREMENT_TEXTS = ("age_band", "functional_summary", "goals", "services", "special_conditions")
 STATUSES = ("open", "closed", "revoked", "declined")
 INQUIRY_ACTIONS = ("revoke", "unseal", "prefer", "unprefer")
 
@@ -292,20 +291,6 @@ def _inquiry(case: PurchaseCase, inquiry_id: int) -> Inquiry:
     return inquiry
 
 
-def _locate_identifying(case: PurchaseCase, data: dict, error: ServiceError) -> None:
-    """The service refuses a requirement that identifies the citizen without naming the field; name it here
-    by asking the service's own check about one text at a time."""
-    if error.field is not None:
-        return
-    for name in REQUIREMENT_TEXTS:
-        try:
-            dialogue._check_identifying(case, [data[name] or ""])
-        except ServiceError as refusal:
-            if refusal.message == error.message:
-                error.field = name
-            return
-
-
 # --- The requirement ---
 
 @bp.route(f"/cases/<{ID}:case_id>/requirement", methods=["GET"])
@@ -347,9 +332,6 @@ def save_requirement(data: dict, case_id: int):
             goals=data["goals"] or "", services=data["services"] or "", hours_per_week=data["hours_per_week"],
             desired_start=data["desired_start"], special_conditions=data["special_conditions"] or "",
             today=_today())
-    except ServiceError as error:
-        _locate_identifying(case, data, error)
-        raise
     except IntegrityError:  # someone else saved the first requirement at the same moment
         db.session.rollback()
         abort(problems.problem(412))

@@ -76,15 +76,16 @@ def draft_requirement(case: PurchaseCase, today: date) -> Requirement:
         special_conditions=assessment.special_conditions)
 
 
-def _check_identifying(case: PurchaseCase, texts: list[str]) -> None:
-    """Refuse a requirement that names the citizen or carries their CPR number."""
+def _check_identifying(case: PurchaseCase, texts: dict[str, str]) -> None:
+    """Refuse a requirement that names the citizen or carries their CPR number, at the first field that does."""
     citizen = case.citizen
-    joined = " ".join(text or "" for text in texts).lower()
     parts = [part for part in citizen.name.lower().split() if len(part) > 2]
-    # The name as a word, or its genitive ("Oles"): a citizen called Ole may have a requirement about "skole".
-    if citizen.cpr[:6] in joined.replace("-", "") or any(re.search(rf"\b{re.escape(part)}(?:s|'s?)?\b", joined)
-                                                         for part in parts):
-        raise ServiceError(_("The requirement must not contain the citizen's name or CPR number."))
+    for field_name, text in texts.items():
+        lowered = (text or "").lower()
+        # The name as a word, or its genitive ("Oles"): a citizen called Ole may have a requirement about "skole".
+        if citizen.cpr[:6] in lowered.replace("-", "") or any(
+                re.search(rf"\b{re.escape(part)}(?:s|'s?)?\b", lowered) for part in parts):
+            raise ServiceError(_("The requirement must not contain the citizen's name or CPR number."), field_name)
 
 
 def save_requirement(case: PurchaseCase, actor: User, version: int | None, *, age_band_text: str,
@@ -95,7 +96,8 @@ def save_requirement(case: PurchaseCase, actor: User, version: int | None, *, ag
         raise ServiceError(_("Only the case's procurement colleague and caseworkers edit the requirement."))
     if case.stage != Stage.DIALOGUE:
         raise ServiceError(_("The requirement is edited during the supplier dialogue."))
-    _check_identifying(case, [age_band_text, functional_summary, goals, services, special_conditions])
+    _check_identifying(case, {"age_band": age_band_text, "functional_summary": functional_summary, "goals": goals,
+                              "services": services, "special_conditions": special_conditions})
     current = requirement(case)
     if current is None:
         current = draft_requirement(case, today)
