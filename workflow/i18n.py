@@ -10,6 +10,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from workflow import pricing, vum
+from workflow.api.problems import is_api_request
 from workflow.extensions import babel
 from workflow.legal_basis import BY_CODE as LEGAL_BASES
 from workflow.legal_basis import choices as legal_basis_choices
@@ -22,8 +23,8 @@ from workflow.vocabulary import SERVICE_TYPE_LABELS, TARGET_GROUP_LABELS
 def select_locale() -> str:
     chosen = session.get("language") if has_request_context() else None
     languages = current_app.config["LANGUAGES"]
-    if has_request_context() and request.path.startswith("/api/"):  # no session: the client's header decides
-        chosen = request.accept_languages.best_match(languages)
+    if chosen is None and is_api_request():
+        chosen = request.accept_languages.best_match(languages)  # an API client has no session: its header decides
     if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -65,7 +65,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_VERSION", OPENAPI_VERSION)
     app.config.setdefault("API_SPEC_OPTIONS", {
         "info": {"description": "Purchase cases of specialised social services, from needs to follow-up. "
-                                "Authenticate with a personal API token: `Authorization: Bearer <token>`."},
+                                "Authenticate with a personal API token: Authorization: Bearer <token>."},
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
@@ -85,5 +85,9 @@ def init_app(app: Flask) -> None:
         csrf.exempt(module.bp)
         limiter.limit(lambda: app.config["API_RATE_LIMIT"])(module.bp)
         api.register_blueprint(module.bp)
+    # Schemas only computed fields point to (listed()), so that the document holds them too.
+    for name, schema in (("Step", cases.StepSchema), ("GoalToScore", followup.GoalToScoreSchema)):
+        if name not in api.spec.components.schemas:
+            api.spec.components.schema(name, schema=schema)
     csrf.exempt(docs.bp)
     app.register_blueprint(docs.bp, url_prefix=PREFIX)

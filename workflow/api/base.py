@@ -89,6 +89,14 @@ IF_MATCH_DOC = {
 }
 
 
+def listed(schema_name: str) -> dict:
+    """A reference to a schema of the document, for a field computed by a method (whose type apispec cannot see).
+
+    The schema must be in the document: used by another field, or named in api.init_app.
+    """
+    return {"$ref": f"#/components/schemas/{schema_name}"}
+
+
 def found(obj):
     """404 for a missing row; the caller has checked that the user may see it."""
     if obj is None:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from workflow import cpr, legal_basis
-from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, blueprint, etag_header, found, if_match
+from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, blueprint, etag_header, found, if_match, listed
 from workflow.api.fields import Count, Day, Money, Text
 from workflow.cases.loading import load_case
 from workflow.extensions import db
@@ -47,7 +47,7 @@ class CaseSummarySchema(ApiSchema):
     legal_basis = ma.fields.String()
     target_group = ma.fields.String()
     acute = ma.fields.Boolean()
-    citizen_name = ma.fields.Function(lambda case: case.citizen.name)
+    citizen_name = ma.fields.String(attribute="citizen.name")
     owner = ma.fields.Nested(PersonSchema)
     desired_start = ma.fields.Date(allow_none=True)
     changed_at = ma.fields.DateTime()
@@ -64,31 +64,34 @@ class CasePageSchema(ApiSchema):
 
 class CitizenSchema(ApiSchema):
     name = ma.fields.String()
-    cpr_masked = ma.fields.Function(lambda citizen: cpr.masked(citizen.cpr),
-                                    metadata={"description": "DDMMYY-xxxx; the full number is never sent."})
+    cpr_masked = ma.fields.Function(lambda citizen: cpr.masked(citizen.cpr), metadata={
+        "type": "string", "description": "DDMMYY-xxxx; the full number is never sent."})
     home_municipality = ma.fields.String()
 
 
 class StepSchema(ApiSchema):
     event = ma.fields.String()
-    label = ma.fields.Function(lambda step: step.event.label)
+    label = ma.fields.Function(lambda step: step.event.label, metadata={"type": "string"})
     allowed = ma.fields.Boolean()
     target = ma.fields.String(allow_none=True)
     missing = ma.fields.List(ma.fields.String(), attribute="refusals")
     warnings = ma.fields.List(ma.fields.String())
-    endpoint = ma.fields.Function(lambda step: OWN_ENDPOINTS.get(step.event, f"POST /cases/{{id}}/steps/{step.event}"))
+    endpoint = ma.fields.Function(lambda step: OWN_ENDPOINTS.get(step.event, f"POST /cases/{{id}}/steps/{step.event}"),
+                                  metadata={"type": "string", "description": "Where the step is taken."})
 
 
 class CaseSchema(CaseSummarySchema):
     citizen = ma.fields.Nested(CitizenSchema)
-    unit = ma.fields.Function(lambda case: case.unit.name)
+    unit = ma.fields.String(attribute="unit.name")
     procurement = ma.fields.Nested(PersonSchema, allow_none=True)
     economy = ma.fields.Nested(PersonSchema, allow_none=True)
     budget_frame = Money(allow_none=True)
     delivery_started_on = ma.fields.Date(allow_none=True)
     created_at = ma.fields.DateTime()
     version = ma.fields.Integer()
-    steps = ma.fields.Method("_steps")
+    steps = ma.fields.Method("_steps", metadata={
+        "type": "array", "items": listed("Step"),
+        "description": "The next steps open to the user's role, each allowed or with what is missing."})
 
     def _steps(self, case):
         return StepSchema(many=True).dump(transitions.steps_for(case, current_user))
@@ -151,8 +154,8 @@ class NeedsSchema(ApiSchema):
 class NeedsReadSchema(NeedsSchema):
     sequence = ma.fields.Integer()
     version = ma.fields.Integer()
-    themes = ma.fields.Method("_themes")
-    goals = ma.fields.Method("_goals")
+    themes = ma.fields.Method("_themes", metadata={"type": "array", "items": listed("Theme")})
+    goals = ma.fields.Method("_goals", metadata={"type": "array", "items": listed("Goal")})
 
     def _themes(self, assessment):
         return [{"code": theme.theme, "level": theme.level, "narrative": theme.narrative or ""}

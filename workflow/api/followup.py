@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from workflow import clock
 from workflow.api import problems
-from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, blueprint, etag, etag_header, found, if_match
+from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, blueprint, etag, etag_header, found, if_match, listed
 from workflow.api.cases import CaseSchema, PersonSchema
 from workflow.api.fields import Count, Day, Money, Text
 from workflow.cases.loading import load_case
@@ -44,7 +44,8 @@ class FollowUpSchema(ApiSchema):
     id = ma.fields.Integer()
     kind = ma.fields.String(metadata={"enum": list(KINDS)})
     due_date = ma.fields.Date()
-    state = ma.fields.Function(lambda row: followup.state_of(row, clock.today()), metadata={"enum": STATES})
+    state = ma.fields.Function(lambda row: followup.state_of(row, clock.today()),
+                               metadata={"type": "string", "enum": STATES})
     held_on = ma.fields.Date(allow_none=True)
     cancelled_on = ma.fields.Date(allow_none=True)
     # The citizen's side
@@ -70,8 +71,8 @@ class FollowUpSchema(ApiSchema):
     contract_amount = Money(allow_none=True)
     difference = Money(allow_none=True, metadata={"description": "Invoiced minus what the contract says."})
     version = ma.fields.Integer()
-    etag = ma.fields.Function(lambda row: etag("followup", row),
-                              metadata={"description": "Send it in If-Match to record this follow-up."})
+    etag = ma.fields.Function(lambda row: etag("followup", row), metadata={
+        "type": "string", "description": "Send it in If-Match to record this follow-up."})
 
 
 class ContractInForceSchema(ApiSchema):
@@ -114,9 +115,11 @@ class GoalToScoreSchema(ApiSchema):
 
 
 class NextFollowUpSchema(FollowUpSchema):
-    goals = ma.fields.Method("_goals", metadata={"description": "The goals to score, by goal_id."})
+    goals = ma.fields.Method("_goals", metadata={"type": "array", "items": listed("GoalToScore"),
+                                                 "description": "The goals to score, by goal_id."})
     functional_levels_now = ma.fields.Method(
-        "_levels", metadata={"description": "Each theme's level now: the assessment's, changed by the follow-ups "
+        "_levels", metadata={"type": "object", "additionalProperties": {"type": "integer", "nullable": True},
+                             "description": "Each theme's level now: the assessment's, changed by the follow-ups "
                                             "since (null: not assessed)."})
 
     def _goals(self, row):

@@ -61,8 +61,11 @@ PREFIXED_MESSAGES = {
 }
 
 
+DOCS_PAGE = "/api/v1/docs"   # a page for people: signed-in look, the chosen language, HTML errors
+
+
 def is_api_request() -> bool:
-    return has_request_context() and request.path.startswith(API_PATH)
+    return has_request_context() and request.path.startswith(API_PATH) and request.path != DOCS_PAGE
 
 
 def _translated(messages):

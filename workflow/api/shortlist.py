@@ -31,7 +31,7 @@ class OfferRefSchema(ApiSchema):
     key = ma.fields.String()
     name = ma.fields.String()
     supplier_id = ma.fields.Integer()
-    supplier_name = ma.fields.Function(lambda offer: offer.supplier.name)
+    supplier_name = ma.fields.String(attribute="supplier.name")
     framework_agreement = ma.fields.Boolean()
     active = ma.fields.Boolean()
 
