@@ -27,11 +27,11 @@ from workflow.api import problems
 from workflow.api.base import ID, IF_MATCH_DOC, MAX_ID, ApiSchema, blueprint, etag_header, if_match
 from workflow.api.cases import PersonSchema
 from workflow.api.fields import Count, Day, Money, Text
-from workflow.cases.loading import load_case
+from workflow.cases.loading import load_case, load_of_case
 from workflow.dialogue.forms import ManualReplyForm
 from workflow.extensions import db
 from workflow.forms import MAX_QUANTITY
-from workflow.models import Inquiry, PurchaseCase
+from workflow.models import Inquiry
 from workflow.models.offers import PRICE_UNITS
 from workflow.services import ServiceError, cases, dialogue
 from workflow.vum import SUPPORT_NEED_LABELS
@@ -283,13 +283,6 @@ def _today():
     return clock.today()
 
 
-def _inquiry(case: PurchaseCase, inquiry_id: int) -> Inquiry:
-    """One of the case's inquiries; 404 for another case's (never a hint that it exists)."""
-    inquiry = db.session.get(Inquiry, inquiry_id)
-    if inquiry is None or inquiry.case_id != case.id:
-        abort(404)
-    return inquiry
-
 
 # --- The requirement ---
 
@@ -376,7 +369,7 @@ def send_inquiries(data: dict, case_id: int):
 def read_inquiry(case_id: int, inquiry_id: int):
     """One inquiry with its replies (every version, when not sealed) and negotiation log."""
     case = load_case(case_id)
-    inquiry = _inquiry(case, inquiry_id)
+    inquiry = load_of_case(Inquiry, inquiry_id, case)
     cases.log_access(current_user, case, "dialogue.view", "API: leverandørdialog")
     db.session.commit()
     return inquiry
@@ -389,7 +382,7 @@ def enter_reply(data: dict, case_id: int, inquiry_id: int):
     """Record a reply received by phone, e-mail or in negotiation (the case's procurement colleague): a new
     version of the supplier's reply, marked as entered by hand. Also after the deadline."""
     case = load_case(case_id)
-    inquiry = _inquiry(case, inquiry_id)
+    inquiry = load_of_case(Inquiry, inquiry_id, case)
     reply = dialogue.submit_reply(inquiry, dialogue.ReplyInput(
         can_deliver=data["can_deliver"], earliest_start=data["earliest_start"],
         lines=[dialogue.PriceLineInput(line["description"], line["unit"], line["unit_price"], line["quantity"])
@@ -407,7 +400,7 @@ def enter_reply(data: dict, case_id: int, inquiry_id: int):
 def add_note(data: dict, case_id: int, inquiry_id: int):
     """Write in the inquiry's negotiation log (the case's procurement colleague and caseworkers)."""
     case = load_case(case_id)
-    inquiry = _inquiry(case, inquiry_id)
+    inquiry = load_of_case(Inquiry, inquiry_id, case)
     note = dialogue.add_note(case, inquiry, current_user, data["text"])
     db.session.commit()
     return note, 201
@@ -421,7 +414,7 @@ def inquiry_action(_data: dict, case_id: int, inquiry_id: int, action: str):
     """revoke the supplier's link or unseal the replies (the case's procurement colleague); prefer / unprefer:
     record the citizen's preference (caseworkers and procurement on the case)."""
     case = load_case(case_id)
-    inquiry = _inquiry(case, inquiry_id)
+    inquiry = load_of_case(Inquiry, inquiry_id, case)
     actions = {
         "revoke": lambda: dialogue.revoke(case, inquiry, current_user),
         "unseal": lambda: dialogue.unseal(case, inquiry, current_user),

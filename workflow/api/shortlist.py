@@ -15,7 +15,7 @@ from flask_login import current_user
 from workflow.api.base import ID, MAX_ID, ApiSchema, blueprint
 from workflow.api.cases import PersonSchema
 from workflow.api.fields import Count, Text
-from workflow.cases.loading import load_case
+from workflow.cases.loading import load_case, load_of_case
 from workflow.extensions import db
 from workflow.models import Offer, PurchaseCase, ShortlistEntry
 from workflow.process import Stage
@@ -71,12 +71,6 @@ def _may_edit(case: PurchaseCase) -> None:
         abort(403)
 
 
-def _entry(case: PurchaseCase, entry_id: int) -> ShortlistEntry:
-    entry = db.session.get(ShortlistEntry, entry_id)
-    if entry is None or entry.case_id != case.id:
-        abort(404)
-    return entry
-
 
 @bp.route(f"/cases/<{ID}:case_id>/shortlist", methods=["GET"])
 @bp.response(200, ShortlistSchema)
@@ -114,7 +108,7 @@ def add_entry(data: dict, case_id: int):
 def update_note(data: dict, case_id: int, entry_id: int):
     """Replace the note of a shortlisted offer. No If-Match: entries have no version; the last note wins."""
     case = load_case(case_id)
-    entry = _entry(case, entry_id)
+    entry = load_of_case(ShortlistEntry, entry_id, case)
     _may_edit(case)
     shortlist.update_note(case, entry, current_user, data["note"] or "")
     cases.log_access(current_user, case, "shortlist.edit", "API: kortliste")
@@ -127,7 +121,7 @@ def update_note(data: dict, case_id: int, entry_id: int):
 def remove_entry(case_id: int, entry_id: int):
     """Take an offer off the shortlist. No If-Match: entries have no version."""
     case = load_case(case_id)
-    entry = _entry(case, entry_id)
+    entry = load_of_case(ShortlistEntry, entry_id, case)
     _may_edit(case)
     shortlist.remove(case, entry, current_user)
     db.session.commit()

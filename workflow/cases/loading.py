@@ -1,4 +1,4 @@
-"""Loading a case for a page: 404 unless the user may see it (never a hint that it exists)."""
+"""Loading a case and its rows for a page or an API call: 404 unless the user may see it (never a hint)."""
 from __future__ import annotations
 
 from flask import abort
@@ -16,3 +16,11 @@ def load_case(case_id: int) -> PurchaseCase:
     if case is None or not case.can_view(current_user):
         abort(404)
     return case
+
+
+def load_of_case(model, object_id: int, case: PurchaseCase):
+    """A row that belongs to the case (an inquiry, a shortlist entry, a follow-up); 404 for another case's."""
+    found = db.session.get(model, object_id)
+    if found is None or found.case_id != case.id:
+        abort(404)
+    return found

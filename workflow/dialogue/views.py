@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflow.cases.loading import load_case
+from workflow.cases.loading import load_case, load_of_case
 from workflow.dialogue.forms import ChooseForm, ManualReplyForm, NoteForm, RequirementForm, SendForm
 from workflow.extensions import db
 from workflow.forms import PlainForm, price_lines, show_refusal
@@ -33,12 +33,6 @@ def reply_input(form) -> dialogue.ReplyInput:
         contact_name=form.contact_name.data or "", contact_email=form.contact_email.data or "",
         contact_phone=form.contact_phone.data or "")
 
-
-def _inquiry(case, inquiry_id: int) -> Inquiry:
-    inquiry = db.session.get(Inquiry, inquiry_id)
-    if inquiry is None or inquiry.case_id != case.id:
-        abort(404)
-    return inquiry
 
 
 @bp.route("/cases/<int:case_id>/dialogue")
@@ -115,7 +109,7 @@ def send(case_id: int):
 @bp.route("/cases/<int:case_id>/dialogue/inquiries/<int:inquiry_id>", methods=["GET", "POST"])
 def inquiry_page(case_id: int, inquiry_id: int):
     case = load_case(case_id)
-    inquiry = _inquiry(case, inquiry_id)
+    inquiry = load_of_case(Inquiry, inquiry_id, case)
     today = date.today()
     form = ManualReplyForm()
     if form.validate_on_submit():
@@ -141,7 +135,7 @@ def inquiry_page(case_id: int, inquiry_id: int):
 @bp.route("/cases/<int:case_id>/dialogue/inquiries/<int:inquiry_id>/<action>", methods=["POST"])
 def inquiry_action(case_id: int, inquiry_id: int, action: str):
     case = load_case(case_id)
-    inquiry = _inquiry(case, inquiry_id)
+    inquiry = load_of_case(Inquiry, inquiry_id, case)
     actions = {
         "note": lambda: dialogue.add_note(case, inquiry, current_user, NoteForm().text.data or ""),
         "revoke": lambda: dialogue.revoke(case, inquiry, current_user),

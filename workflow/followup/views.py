@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from workflow import clock
 from workflow.cases.forms import StepForm
-from workflow.cases.loading import load_case
+from workflow.cases.loading import load_case, load_of_case
 from workflow.errors import render_error
 from workflow.extensions import db
 from workflow.followup import presenters
@@ -122,17 +122,10 @@ def _after_outcome(case, outcome: str):
     return redirect(url_for("followup.overview", case_id=case.id))
 
 
-def _follow_up_of(case, follow_up_id: int) -> FollowUp:
-    found = db.session.get(FollowUp, follow_up_id)
-    if found is None or found.case_id != case.id:
-        abort(404)
-    return found
-
-
 @bp.route("/cases/<int:case_id>/followup/<int:follow_up_id>/supplier", methods=["GET", "POST"])
 def supplier_side(case_id: int, follow_up_id: int):
     case = load_case(case_id)
-    follow_up = _follow_up_of(case, follow_up_id)
+    follow_up = load_of_case(FollowUp, follow_up_id, case)
     if not followup.can_record_supplier_side(case, current_user) or follow_up.cancelled_on is not None:
         abort(403)
     today = clock.today()

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from workflow import legal_basis
-from workflow.cases.loading import load_case
+from workflow.cases.loading import load_case, load_of_case
 from workflow.extensions import db
 from workflow.forms import parse_money
 from workflow.market.forms import ShortlistAddForm, ShortlistNoteForm, ShortlistRemoveForm
@@ -91,17 +91,11 @@ def add(case_id: int):
     return _back(case)
 
 
-def _entry(case, entry_id: int) -> ShortlistEntry:
-    entry = db.session.get(ShortlistEntry, entry_id)
-    if entry is None or entry.case_id != case.id:
-        abort(404)
-    return entry
-
 
 @bp.route("/cases/<int:case_id>/shortlist/<int:entry_id>/note", methods=["POST"])
 def note(case_id: int, entry_id: int):
     case = load_case(case_id)
-    entry = _entry(case, entry_id)
+    entry = load_of_case(ShortlistEntry, entry_id, case)
     form = ShortlistNoteForm()
     if form.validate_on_submit():
         try:
@@ -118,7 +112,7 @@ def note(case_id: int, entry_id: int):
 @bp.route("/cases/<int:case_id>/shortlist/<int:entry_id>/remove", methods=["POST"])
 def remove(case_id: int, entry_id: int):
     case = load_case(case_id)
-    entry = _entry(case, entry_id)
+    entry = load_of_case(ShortlistEntry, entry_id, case)
     if ShortlistRemoveForm().validate_on_submit():
         try:
             shortlist.remove(case, entry, current_user)
