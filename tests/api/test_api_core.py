@@ -44,7 +44,9 @@ def test_a_token_stores_only_its_hash_and_stops_working_when_revoked_expired_or_
     stored = db.session.get(ApiToken, created.token.id)
     assert created.secret not in (stored.token_hash, stored.prefix) and created.secret.startswith(stored.prefix)
     client = ApiClient(app, token=created.secret)
-    assert client.get("/cases").status_code == 200
+    answer = client.get("/cases")
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers and answer.headers["Cache-Control"] == "no-store"
     db.session.refresh(stored)
     assert stored.last_used_at is not None
 

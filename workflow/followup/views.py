@@ -24,7 +24,6 @@ bp = Blueprint("followup", __name__)
 restrict_blueprint(bp, *STAFF)
 
 
-
 def _stale():
     return render_error(409, _("Someone else changed the case in the meantime. "
                                "Open it again to see the change before you go on."))
