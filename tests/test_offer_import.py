@@ -185,6 +185,14 @@ def test_byte_order_mark_is_ignored(db, app, tmp_path):
     assert table_counts(db)["offers"] == 6
 
 
+def test_a_file_with_nul_characters_is_refused_and_a_filename_keeps_no_control_characters(db, staff):
+    with pytest.raises(ServiceError):
+        offer_import.decode((to_csv([row()]) + "x;\x00\r\n").encode("utf-8"))
+    batch = offer_import.store_for_preview("tilbud\x00\n.csv", to_csv([row()]), staff.procurement)
+    db.session.commit()
+    assert batch.filename == "tilbud.csv"
+
+
 def test_header_names_are_trimmed_and_case_insensitive(app_ctx):
     header = ";".join(f" {name.upper()} " for name in COLUMNS)
     body = to_csv([row()]).split("\r\n", 1)[1]

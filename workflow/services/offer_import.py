@@ -151,11 +151,14 @@ class ImportPlan:
 
 
 def decode(data: bytes) -> str:
-    """The text of an uploaded file: UTF-8, with or without a byte order mark."""
+    """The text of an uploaded file: UTF-8, with or without a byte order mark, and no NUL characters."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ServiceError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from error
+    if "\x00" in text:   # not text at all (a spreadsheet saved as such?); no database stores it
+        raise ServiceError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."))
+    return text
 
 
 def copenhagen_today() -> date:
@@ -589,7 +592,8 @@ def can_import(user: User) -> bool:
 
 def store_for_preview(filename: str, text: str, uploader: User) -> OfferImport:
     """Keep an uploaded file until it is confirmed, so the preview and the import read the same text."""
-    batch = OfferImport(filename=filename[:200], content=text, uploaded_by_id=uploader.id, status="preview")
+    filename = re.sub(r"[\x00-\x1f\x7f]", "", filename)[:200] or "offers.csv"
+    batch = OfferImport(filename=filename, content=text, uploaded_by_id=uploader.id, status="preview")
     db.session.add(batch)
     db.session.flush()
     audit.record("offers.import_uploaded", batch, {"filename": batch.filename}, actor=uploader)
