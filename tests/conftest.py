@@ -181,6 +181,18 @@ def make_client(app):
     return make
 
 
+def example_url(rule, value) -> str:
+    """A URL of the app map's rule with every argument `value`, or the first choice of an <any(...)> argument."""
+    values = {name: sorted(converter.items)[0] if hasattr(converter, "items") else value
+              for name, converter in rule._converters.items()}
+    return rule.build(values)[1]
+
+
+def is_api(rule) -> bool:
+    """Under /api/: a bearer token or nothing; a browser session never counts there (so CSRF cannot ride it)."""
+    return rule.rule.startswith("/api/") and rule.endpoint != "api_docs.docs_page"
+
+
 def get_user(login: str) -> User:
     return _db.session.scalar(_db.select(User).where(User.login == login))
 
