@@ -32,6 +32,15 @@ class ApiSchema(ma.Schema):
         ordered = True
 
 
+class PageSchema(ApiSchema):
+    """One page of a list: subclasses add `items` (read from the page's `rows`)."""
+
+    total = ma.fields.Integer(metadata={"description": "Rows in all pages."})
+    page = ma.fields.Integer()
+    pages = ma.fields.Integer()
+    page_size = ma.fields.Integer()
+
+
 def _refused(error: ServiceError):
     db.session.rollback()
     errors = {error.field: [error.message]} if error.field else None

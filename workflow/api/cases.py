@@ -7,7 +7,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from workflow import cpr, legal_basis
-from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, blueprint, etag_header, found, if_match, listed
+from workflow.api.base import (
+    ID,
+    IF_MATCH_DOC,
+    ApiSchema,
+    PageSchema,
+    blueprint,
+    etag_header,
+    found,
+    if_match,
+    listed,
+)
 from workflow.api.fields import Count, Day, Money, Text
 from workflow.cases.loading import load_case
 from workflow.extensions import db
@@ -53,12 +63,8 @@ class CaseSummarySchema(ApiSchema):
     changed_at = ma.fields.DateTime()
 
 
-class CasePageSchema(ApiSchema):
+class CasePageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(CaseSummarySchema), attribute="rows")
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    pages = ma.fields.Integer()
-    page_size = ma.fields.Integer()
     stage_counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
 
 

@@ -11,7 +11,7 @@ from flask import abort, g, url_for
 from flask_login import current_user
 
 from workflow import clock, legal_basis, municipalities
-from workflow.api.base import ID, ApiSchema, blueprint, etag_header, found
+from workflow.api.base import ID, ApiSchema, PageSchema, blueprint, etag_header, found
 from workflow.api.cases import PersonSchema
 from workflow.api.fields import Count, Money, Text
 from workflow.extensions import db
@@ -83,12 +83,8 @@ class OfferSummarySchema(ApiSchema):
     active = ma.fields.Boolean()
 
 
-class OfferPageSchema(ApiSchema):
+class OfferPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(OfferSummarySchema), attribute="rows")
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    pages = ma.fields.Integer()
-    page_size = ma.fields.Integer()
 
 
 class PriceSchema(ApiSchema):
