@@ -105,6 +105,19 @@ def test_every_view_of_citizen_data_is_logged(staff, matrix_cases, make_client, 
                and row.case_id == home.id and row.purpose for row in rows)
 
 
+@pytest.mark.parametrize("path", ["/cases?scope=unit&status=all", "/"])
+def test_a_list_that_names_citizens_logs_a_read_of_each(staff, matrix_cases, make_client, db, path):
+    home, other = matrix_cases
+    client = make_client("caseworker")
+    assert client.get(path).status_code == 200
+    rows = db.session.scalars(db.select(AccessLog).where(AccessLog.action == "case.list")).all()
+    shown = {row.case_id for row in rows}
+    assert home.id in shown or path == "/"  # the start page lists tasks only
+    assert other.id not in shown
+    assert all(row.user_id == staff.caseworker.id and row.purpose for row in rows)
+    assert len(rows) == len(shown)
+
+
 def test_refused_views_are_not_logged_as_reads(staff, matrix_cases, make_client, db):
     _home, other = matrix_cases
     make_client("caseworker").get(f"/cases/{other.id}")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import abort, url_for
+from flask import abort, after_this_request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflow import cpr, legal_basis
+from workflow import legal_basis
 from workflow.api.base import (
     ID,
     IF_MATCH_DOC,
@@ -57,7 +57,7 @@ class CaseSummarySchema(ApiSchema):
     legal_basis = ma.fields.String()
     target_group = ma.fields.String()
     acute = ma.fields.Boolean()
-    citizen_name = ma.fields.String(attribute="citizen.name")
+    citizen_name = ma.fields.String(attribute="citizen.display_name")
     owner = ma.fields.Nested(PersonSchema)
     desired_start = ma.fields.Date(allow_none=True)
     changed_at = ma.fields.DateTime()
@@ -69,9 +69,10 @@ class CasePageSchema(PageSchema):
 
 
 class CitizenSchema(ApiSchema):
-    name = ma.fields.String()
-    cpr_masked = ma.fields.Function(lambda citizen: cpr.masked(citizen.cpr), metadata={
-        "type": "string", "description": "DDMMYY-xxxx; the full number is never sent."})
+    name = ma.fields.String(attribute="display_name")
+    cpr_masked = ma.fields.String(metadata={
+        "description": "DDMMYY-xxxx; the full number is never sent. \"Anonymised\" (in the answer's language) once "
+                       "retention has anonymised the citizen, as is `name`."})
     home_municipality = ma.fields.String()
 
 
@@ -187,6 +188,12 @@ def list_cases(page_size: int, owner: int | None, **filters):
     """The cases the user may see: their tasks, their own cases or the unit's, filtered and in pages."""
     result = case_list.list_cases(current_user, case_list.CaseFilters(owner_id=owner, **filters), page_size=page_size)
     result.page_size = page_size
+    cases.log_list_access(current_user, result.rows, "API: sagsliste")
+
+    @after_this_request
+    def commit_the_log(response):  # after serialising, so the rows are not loaded again one by one
+        db.session.commit()
+        return response
     return result
 
 

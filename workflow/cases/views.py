@@ -40,9 +40,12 @@ def case_list_page():
         page=request.args.get("page", 1, type=int) or 1,
     )
     result = case_list.list_cases(current_user, filters)
-    return render_template("cases/list.html", result=result, filters=filters, search_form=CprSearchForm(),
+    cases.log_list_access(current_user, result.rows, "Sagsliste")
+    page = render_template("cases/list.html", result=result, filters=filters, search_form=CprSearchForm(),
                            owners=presenters.caseworkers_of(current_user.unit_id), stage_options=list(Stage),
                            legal_basis_options=legal_basis.choices())
+    db.session.commit()  # after rendering, so the rows are not expired and loaded again one by one
+    return page
 
 
 @bp.route("/cases/search", methods=["POST"])

@@ -10,7 +10,7 @@ from workflow import clock
 from workflow.extensions import db
 from workflow.models import Role
 from workflow.security import public
-from workflow.services import case_list, followup
+from workflow.services import case_list, cases, followup
 
 bp = Blueprint("main", __name__)
 
@@ -29,9 +29,12 @@ def start():
     tasks, follow_ups = None, []
     if current_user.role != Role.ADMIN:
         tasks = case_list.list_cases(current_user, case_list.CaseFilters(scope="tasks"), page_size=10)
+        cases.log_list_access(current_user, tasks.rows, "Opgaver på forsiden")
         follow_ups = followup.due_for(current_user, clock.today())
-    return render_template("main/start.html", role_description=ROLE_WORK[Role(current_user.role)], tasks=tasks,
+    page = render_template("main/start.html", role_description=ROLE_WORK[Role(current_user.role)], tasks=tasks,
                            follow_ups=follow_ups)
+    db.session.commit()  # the task list's access-log rows, after rendering (see cases.case_list_page)
+    return page
 
 
 @bp.route("/healthz")

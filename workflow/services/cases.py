@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from workflow import cpr
 from workflow.extensions import db
@@ -126,6 +126,14 @@ def log_access(user: User, case: PurchaseCase, action: str, purpose: str) -> Non
     """Every read of a citizen's data leaves a row: who, when, which citizen and case, what and why."""
     db.session.add(AccessLog(user_id=user.id, citizen_id=case.citizen_id, case_id=case.id,
                              action=action, purpose=purpose[:200]))
+
+
+def log_list_access(user: User, shown: list[PurchaseCase], purpose: str) -> None:
+    """A list that names citizens is a read of each of them: one row per case shown."""
+    if shown:  # one statement for the page, however many rows it shows
+        db.session.execute(insert(AccessLog), [
+            {"user_id": user.id, "citizen_id": case.citizen_id, "case_id": case.id, "action": "case.list",
+             "purpose": purpose[:200]} for case in shown])
 
 
 def reveal_cpr(user: User, case: PurchaseCase) -> str:
