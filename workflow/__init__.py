@@ -4,11 +4,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, session
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workflow import api, errors, i18n, navigation, security
+from workflow import api, database, errors, i18n, logging_setup, navigation, security
 from workflow.config import Config
 from workflow.extensions import csrf, db, login_manager, migrate
 
@@ -25,11 +23,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging_setup.configure()
     for chatty in ("weasyprint", "fontTools"):   # a line per rendering step; their warnings still show
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -41,8 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     api.init_app(app)
 
-    from workflow import cli
+    from workflow import cli, maintenance
     cli.init_app(app)
+    maintenance.init_app(app)
     return app
 
 
@@ -95,16 +95,3 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(exports_bp)
 
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    """Foreign keys on, WAL for concurrent readers, and wait for locks rather than fail."""
-    module = type(dbapi_connection).__module__
-    if "sqlite" not in module:
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

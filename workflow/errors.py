@@ -1,4 +1,8 @@
-"""Error pages in the user's language, with no traceback; an error id for 500s."""
+"""Error pages in the user's language, with no traceback; an error id for 500s.
+
+A save that lost a race with another one in the database (see database.lost_race) is a 409 here for
+every page, whichever view committed it; the API's resources answer such a stale version with 412.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,9 +12,12 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from workflow.api import problems
+from workflow.database import lost_race
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,18 @@ def init_app(app: Flask) -> None:
         if problems.is_api_request():
             return problems.from_http_exception(error)
         return render_error(error.code)
+
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(IntegrityError)
+    def changed_meanwhile(error):
+        if not lost_race(error):
+            raise error   # a bug: the 500 below, with its error id and traceback in the log
+        from workflow.extensions import db
+        db.session.rollback()
+        log.info("save refused on %s %s: %s", request.method, request.path, type(error).__name__)
+        if problems.is_api_request():
+            return problems.problem(412 if isinstance(error, StaleDataError) else 409)
+        return render_error(409)
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -129,13 +129,19 @@ def carry_out(form, work) -> str:
     """Run a service call for a submitted, valid form in the request's transaction.
 
     DONE: committed. REFUSED: rolled back, the refusal shown on the form (at its field when it names one).
-    STALE: rolled back, someone else saved first; the caller answers 409.
+    STALE: rolled back, someone else saved first; the caller answers 409. The service's own version check
+    says so (StaleEdit), or the database does at commit when both saves passed that check at once.
     """
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from workflow.database import lost_race
     from workflow.extensions import db
     from workflow.services.errors import ServiceError, StaleEdit
 
     try:
         work()
+        db.session.commit()
     except StaleEdit:
         db.session.rollback()
         return STALE
@@ -143,7 +149,11 @@ def carry_out(form, work) -> str:
         db.session.rollback()
         show_refusal(form, error)
         return REFUSED
-    db.session.commit()
+    except (StaleDataError, IntegrityError) as error:
+        if not lost_race(error):
+            raise
+        db.session.rollback()
+        return STALE
     return DONE
 
 
@@ -163,19 +173,36 @@ WTFORMS_MESSAGES = (
 
 
 class _AppTranslations:
+    """Only translate: WTForms fills in its messages' %(min)d, %(max)d and %(length)d itself afterwards
+    (Flask-Babel's ngettext would format them at once with nothing but %(num)d, and fail)."""
+
     def gettext(self, string):
-        return flask_babel.gettext(string)
+        return flask_babel.get_translations().gettext(string)
 
     def ngettext(self, singular, plural, n):
-        return flask_babel.ngettext(singular, plural, n)
+        # The catalogue holds both forms as messages of their own (WTFORMS_MESSAGES above).
+        return self.gettext(singular if n == 1 else plural)
 
 
 class Form(FlaskForm):
-    """The base of every form: CSRF from Flask-WTF, messages in the user's language."""
+    """The base of every form: CSRF from Flask-WTF, messages in the user's language, and no NUL characters."""
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return _AppTranslations()
+
+    def validate(self, extra_validators=None) -> bool:
+        """Nobody types a NUL character, and PostgreSQL cannot store one: such a field is refused with the rest.
+
+        Only the form's own fields are read here; a list of sub-forms (FieldList) checks each sub-form itself."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if field.type in ("FieldList", "FormField", "CSRFTokenField"):
+                continue
+            if any(isinstance(value, str) and "\x00" in value for value in field.raw_data or ()):
+                field.errors = [*field.errors, _l("Remove the character that is not allowed (NUL).")]
+                valid = False
+        return valid
 
 
 class PlainForm(Form):

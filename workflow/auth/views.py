@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from workflow import clock
 from workflow.auth.forms import ApiTokenForm, ChangePasswordForm, LanguageForm, PlainForm, SignInForm
+from workflow.database import begins_at_first_write
 from workflow.extensions import db
 from workflow.forms import DONE, carry_out
 from workflow.security import client_address, public
@@ -27,6 +28,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@begins_at_first_write  # the password hash is not done holding SQLite's write lock
 @public
 def login():
     if current_user.is_authenticated:
