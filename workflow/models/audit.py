@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from workflow.extensions import db
 from workflow.models.types import UTCDateTime, utcnow
@@ -60,10 +60,25 @@ def _refuse_change(mapper, connection, target):
     raise AppendOnlyError(f"{type(target).__name__} rows are append-only")
 
 
+_APPEND_ONLY: set[type] = set()
+
+
 def make_append_only(model) -> None:
-    """Refuse UPDATE and DELETE of a model's rows through the ORM."""
+    """Refuse UPDATE and DELETE of a model's rows through the ORM, one object at a time or in bulk.
+
+    On PostgreSQL the database refuses them too (migration 0008), whatever sends them.
+    """
+    _APPEND_ONLY.add(model)
     event.listen(model, "before_update", _refuse_change)
     event.listen(model, "before_delete", _refuse_change)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    # update(Model) and delete(Model) statements skip the per-object events above.
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ in _APPEND_ONLY:
+        raise AppendOnlyError(f"{state.bind_mapper.class_.__name__} rows are append-only")
 
 
 make_append_only(AuditEvent)
