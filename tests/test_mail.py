@@ -9,10 +9,14 @@ from email.parser import BytesParser
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tests.support.smtp import Collector, free_port
 from tests.support.smtp import smtp_server as running_smtp_server
-from workflow.services.mail import Mail, outbox_messages, send
+from workflow.extensions import db
+from workflow.models import Unit
+from workflow.services.mail import Mail, not_sent, outbox_messages, send, send_after_commit
 
 SUBJECT = "Bevilling godkendt: bostøtte i Ærø og Åbenrå"
 BODY = "Kære sagsbehandler,\n\nSagen om støtte til ørkenvandring er godkendt.\n\nMed venlig hilsen\nSocialkøb\n"
@@ -179,3 +183,84 @@ def test_body_may_have_line_breaks(app_ctx, app, monkeypatch, tmp_path):
 
 def test_repr_hides_the_body():
     assert "hemmelig" not in repr(Mail(to=["anne@borger.example"], subject="Hej", body="hemmelig"))
+
+
+# --- Mail that leaves after the commit ---------------------------------------------------------------------------
+
+@pytest.fixture
+def outbox(app, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
+
+
+def _unit_with_mail(name: str, sent=None) -> None:
+    """A row and a mail about it in one transaction."""
+    db.session.add(Unit(name=name))
+    send_after_commit(Mail(to=["anne@borger.example"], subject=name, body=BODY), sent=sent)
+
+
+def _units() -> list[str]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Unit.name).order_by(Unit.name)))
+
+
+def test_a_queued_mail_leaves_only_after_the_commit(db, outbox):
+    recorded = []
+    _unit_with_mail("Voksenhandicap", sent=lambda connection: recorded.append(connection.in_transaction()))
+    db.session.flush()
+    assert outbox_messages() == [] and recorded == []
+    db.session.commit()
+    assert [m["Subject"] for m in outbox_messages()] == ["Voksenhandicap"]
+    assert recorded == [True], "`sent` runs after the mail went, in a transaction of its own"
+    assert not_sent() == []
+
+
+@pytest.mark.parametrize("end", ["rollback", "close", "failed commit"])
+def test_a_queued_mail_never_leaves_without_its_commit(db, outbox, end):
+    db.session.add(Unit(name="Børn og Familie"))
+    db.session.commit()
+    _unit_with_mail("Børn og Familie")  # the same name: the commit fails on the unique constraint
+    if end == "failed commit":
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+    if end == "close":
+        db.session.close()
+    else:
+        db.session.rollback()
+    assert outbox_messages() == []
+    db.session.commit()  # the next transaction does not send the dropped mail either
+    assert outbox_messages() == [] and _units() == ["Børn og Familie"]
+
+
+def test_a_savepoint_commit_does_not_send(db, outbox):
+    with db.session.begin_nested():
+        _unit_with_mail("Indkøb")
+    assert outbox_messages() == []
+    db.session.commit()
+    assert [m["Subject"] for m in outbox_messages()] == ["Indkøb"]
+
+
+def test_a_mail_that_fails_after_the_commit_is_reported_and_the_commit_stands(db, smtp_server, use_server, caplog):
+    controller, handler = smtp_server
+    use_server(controller)
+    handler.refused = {"bo@leverandor.example"}
+    recorded = []
+    _unit_with_mail("Økonomi", sent=recorded.append)
+    db.session.add(Unit(name="Indkøb"))
+    send_after_commit(Mail(to=["bo@leverandor.example"], subject="Afvist", body=BODY), sent=recorded.append)
+    with caplog.at_level(logging.WARNING, logger="workflow.services.mail"):
+        db.session.commit()
+    assert [m["Subject"] for m in handler.messages()] == ["Økonomi"]
+    assert [mail.subject for mail in not_sent()] == ["Afvist"] and len(recorded) == 1
+    assert _units() == ["Indkøb", "Økonomi"]
+    assert "leverandor.example" in caplog.text and "bo@" not in caplog.text  # the domain, never the address
+    db.session.commit()
+    assert not_sent() == [], "each commit reports its own mails"
+
+
+def test_a_bad_address_fails_the_transaction_not_the_sending(db, outbox):
+    db.session.add(Unit(name="Digitalisering"))
+    with pytest.raises(ValueError):
+        send_after_commit(Mail(to=["anne@borger.example\r\nBcc: evil@angriber.example"], subject="x", body="x"))
+    db.session.rollback()
+    assert outbox_messages() == [] and _units() == []

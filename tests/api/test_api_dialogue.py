@@ -432,3 +432,34 @@ def test_preference_revocation_and_notes(db, api, asked):
     assert buyer.post(f"{path}/notes", json={"text": "Ringede: kan sænke prisen 2 %"}).status_code == 201
     notes = caseworker.get(path).json["notes"]
     assert [note["text"] for note in notes] == ["Ringede: kan sænke prisen 2 %"]
+
+
+def test_a_mail_the_server_refuses_shows_as_not_sent_and_is_resent(app, db, api, built, monkeypatch):
+    from tests.support.smtp import smtp_server
+
+    buyer = api("procurement")
+    assert buyer.put(f"{built.path}/requirement", json=requirement_body(buyer, built.path)).status_code == 200
+    with smtp_server() as (controller, handler):
+        for key, value in (("MAIL_SERVER", controller.hostname), ("MAIL_PORT", controller.port),
+                           ("MAIL_USE_TLS", False), ("MAIL_USERNAME", "")):
+            monkeypatch.setitem(app.config, key, value)
+        handler.refused = {"svar@bakkely.example"}
+        sent = buyer.post(f"{built.path}/inquiries", json={
+            "offer_ids": [offer.id for offer in built.offers.values()],
+            "deadline": dialogue.default_deadline(TODAY).isoformat()})
+        assert sent.status_code == 201
+        mailed = {item["offer"]["name"]: item["mailed_at"] for item in sent.json}
+        assert mailed["Bakkely"] is None and mailed["Solhøj"] and mailed["Egely"]
+        assert sorted(message["To"] for message in handler.messages()) == [
+            "kontakt@egely.example", "tilbud@solhoej.example"]
+
+        path = f"{built.path}/inquiries/{next(item['id'] for item in sent.json if item['mailed_at'] is None)}"
+        assert buyer.post(f"{path}/resend").json["mailed_at"] is None, "refused again"
+        assert api("caseworker").post(f"{path}/resend").status_code == 422
+        handler.refused = set()
+        resent = buyer.post(f"{path}/resend")
+        assert resent.status_code == 200 and resent.json["mailed_at"] is not None
+        assert handler.messages()[-1]["To"] == "svar@bakkely.example"
+        assert buyer.post(f"{path}/revoke").status_code == 200
+        assert buyer.post(f"{path}/resend").status_code == 422  # a revoked link is not sent again
+    assert count(db, Inquiry, Inquiry.mailed_at.is_(None)) == 0

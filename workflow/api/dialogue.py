@@ -42,7 +42,7 @@ bp = blueprint("dialogue", "The supplier dialogue: anonymised requirement, inqui
 CHANNELS = [code for code, _label in ManualReplyForm.channel.kwargs["choices"]]
 # The requirement's texts that suppliers read (checked for the citizen's name and CPR number).
 STATUSES = ("open", "closed", "revoked", "declined")
-INQUIRY_ACTIONS = ("revoke", "unseal", "prefer", "unprefer")
+INQUIRY_ACTIONS = ("revoke", "unseal", "prefer", "unprefer", "resend")
 
 
 AMOUNT_PATTERN = r"^-?\d+\.\d{2}$"  # a computed amount may have more than the ten digits accepted as input
@@ -184,6 +184,9 @@ class InquirySchema(ApiSchema):
     supplier = ma.fields.Nested(NamedRefSchema, attribute="offer.supplier")
     email_to = ma.fields.String()
     sent_at = ma.fields.DateTime()
+    mailed_at = ma.fields.DateTime(allow_none=True, metadata={
+        "description": "When the mail with the link went to the mail server, after the inquiry was saved; null: not "
+                       "sent (the server refused it), so the supplier has no link yet: resend it."})
     sent_by = ma.fields.Nested(PersonSchema)
     deadline = ma.fields.Date()
     sealed = ma.fields.Boolean()
@@ -351,7 +354,8 @@ def list_inquiries(case_id: int):
 @bp.response(201, InquirySchema(many=True))
 def send_inquiries(data: dict, case_id: int):
     """Send inquiries to shortlisted offers (the case's procurement colleague, in the dialogue): each supplier
-    is mailed a personal link. Needs the citizen's consent and a saved requirement."""
+    is mailed a personal link once the inquiries are saved; `mailed_at` is null for a mail the server refused.
+    Needs the citizen's consent and a saved requirement."""
     case = load_case(case_id)
     try:
         sent = dialogue.send_inquiries(case, current_user, data["offer_ids"], data["deadline"], data["sealed"],
@@ -412,7 +416,8 @@ def add_note(data: dict, case_id: int, inquiry_id: int):
 @bp.response(200, InquirySchema)
 def inquiry_action(_data: dict, case_id: int, inquiry_id: int, action: str):
     """revoke the supplier's link or unseal the replies (the case's procurement colleague); prefer / unprefer:
-    record the citizen's preference (caseworkers and procurement on the case)."""
+    record the citizen's preference (caseworkers and procurement on the case); resend: mail the supplier a new
+    link while the inquiry is open (the old one stops working), e.g. when `mailed_at` is null."""
     case = load_case(case_id)
     inquiry = load_of_case(Inquiry, inquiry_id, case)
     actions = {
@@ -420,9 +425,10 @@ def inquiry_action(_data: dict, case_id: int, inquiry_id: int, action: str):
         "unseal": lambda: dialogue.unseal(case, inquiry, current_user),
         "prefer": lambda: dialogue.set_preference(case, inquiry, current_user, True),
         "unprefer": lambda: dialogue.set_preference(case, inquiry, current_user, False),
+        "resend": lambda: dialogue.resend(case, inquiry, current_user, _today()),
     }
     actions[action]()
-    db.session.commit()
+    db.session.commit()  # a resent link's mail leaves now; `mailed_at` says whether it went
     return inquiry
 
 

@@ -13,7 +13,7 @@ from workflow.extensions import db
 from workflow.forms import PlainForm, price_lines, show_refusal
 from workflow.models import Inquiry
 from workflow.security import STAFF, restrict_blueprint
-from workflow.services import ServiceError, StaleEdit, cases, dialogue, shortlist
+from workflow.services import ServiceError, StaleEdit, cases, dialogue, mail, shortlist
 
 bp = Blueprint("dialogue", __name__)
 
@@ -92,7 +92,7 @@ def send(case_id: int):
     form = SendForm()
     form.offers.choices = [(entry.offer_id, entry.offer.name) for entry in shortlist.entries(case)]
     if not form.validate_on_submit():
-        flash(" ".join(error for errors in form.errors.values() for error in errors), "error")
+        flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
         return redirect(url_for("dialogue.overview", case_id=case.id))
     try:
         sent = dialogue.send_inquiries(case, current_user, form.offers.data, form.deadline.data, form.sealed.data,
@@ -101,9 +101,19 @@ def send(case_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
-        flash(_("%(n)s inquiries sent.", n=len(sent)), "success")
+        db.session.commit()  # the mails leave now, after the commit
+        _report_mailing(sent)
     return redirect(url_for("dialogue.overview", case_id=case.id))
+
+
+def _report_mailing(inquiries: list[Inquiry]) -> None:
+    """Say which inquiries' mails went, and which the mail server refused (they can be sent again)."""
+    unsent = [inquiry for inquiry in inquiries if inquiry.mailed_at is None]
+    if len(unsent) < len(inquiries):
+        flash(_("%(n)s inquiries sent.", n=len(inquiries) - len(unsent)), "success")
+    if unsent:
+        flash(_("The mail to %(names)s could not be sent, so they have no link yet. Open the inquiry and send it "
+                "again.", names=", ".join(inquiry.offer.supplier.name for inquiry in unsent)), "error")
 
 
 @bp.route("/cases/<int:case_id>/dialogue/inquiries/<int:inquiry_id>", methods=["GET", "POST"])
@@ -137,11 +147,12 @@ def inquiry_action(case_id: int, inquiry_id: int, action: str):
     case = load_case(case_id)
     inquiry = load_of_case(Inquiry, inquiry_id, case)
     actions = {
-        "note": lambda: dialogue.add_note(case, inquiry, current_user, NoteForm().text.data or ""),
+        "note": lambda: _add_note(case, inquiry),
         "revoke": lambda: dialogue.revoke(case, inquiry, current_user),
         "unseal": lambda: dialogue.unseal(case, inquiry, current_user),
         "prefer": lambda: dialogue.set_preference(case, inquiry, current_user, True),
         "unprefer": lambda: dialogue.set_preference(case, inquiry, current_user, False),
+        "resend": lambda: dialogue.resend(case, inquiry, current_user, date.today()),
     }
     if action not in actions:
         abort(404)
@@ -154,10 +165,21 @@ def inquiry_action(case_id: int, inquiry_id: int, action: str):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(_("Saved."), "success")
+        if action == "resend":
+            _report_mailing([inquiry])
+        else:
+            flash(_("Saved."), "success")
     if request.form.get("back") == "compare":
         return redirect(url_for("dialogue.comparison", case_id=case.id))
     return redirect(url_for("dialogue.inquiry_page", case_id=case.id, inquiry_id=inquiry.id))
+
+
+def _add_note(case, inquiry) -> None:
+    """The note form's own checks (its length, no NUL) before the service's."""
+    form = NoteForm()
+    if not form.validate():
+        raise ServiceError(" ".join(str(error) for error in form.text.errors) or _("Write the note."), "text")
+    dialogue.add_note(case, inquiry, current_user, form.text.data)
 
 
 @bp.route("/cases/<int:case_id>/dialogue/comparison", methods=["GET", "POST"])
@@ -178,9 +200,12 @@ def comparison(case_id: int):
             db.session.rollback()
             show_refusal(form, error)
         else:
-            db.session.commit()
+            db.session.commit()  # the others are told now, after the commit
             flash(_("The supplier is chosen; the others have been told. The case moves on to the contract terms."),
                   "success")
+            if untold := mail.not_sent():
+                flash(_("These suppliers could not be told by mail that they were not chosen: %(addresses)s. "
+                        "Tell them yourself.", addresses=", ".join(a for m in untold for a in m.to)), "error")
             return redirect(url_for("cases.case_page", case_id=case.id))
     chosen_row = next((row for row in rows if chosen and row.inquiry.id == chosen.inquiry_id), None)
     dialogue.mark_free_choice(case, rows, chosen_row.annual_cost if chosen_row else None)

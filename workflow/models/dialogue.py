@@ -51,6 +51,9 @@ class Inquiry(db.Model):
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
     unsealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the mail with the current link was handed to the mail server, after the inquiry was committed;
+    # None: not (yet) sent, so the supplier has no working link and procurement sends it again.
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     citizen_preferred: Mapped[bool] = mapped_column(Boolean, default=False)

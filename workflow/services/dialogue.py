@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from workflow import business_days, pricing
@@ -47,8 +47,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def age_band(age: int) -> str:
-    """An age band instead of the birth date, so the requirement identifies no one."""
+def age_band(age: int | None) -> str:
+    """An age band instead of the birth date, so the requirement identifies no one ("–" once anonymised)."""
+    if age is None:
+        return "–"
     for low, high in ((0, 5), (6, 11), (12, 14), (15, 17), (18, 24), (25, 34), (35, 49), (50, 64), (65, 79)):
         if low <= age <= high:
             return f"{low}–{high}"
@@ -153,9 +155,31 @@ def _inquiry_mail(inquiry: Inquiry, req: Requirement, token: str) -> mail.Mail:
     return mail.Mail(to=[inquiry.email_to], subject=subject, body=body)
 
 
+def _mail_link(inquiry: Inquiry, req: Requirement) -> None:
+    """Give the inquiry a new secret link and mail it once the transaction commits.
+
+    Only the link's hash is stored, so the mail is built now and queued; after the commit it is sent and the
+    inquiry marked as mailed (if its link is still this one). Until then, or when the mail server refuses it,
+    `mailed_at` stays empty: the page shows the inquiry as not sent, and procurement sends it again.
+    """
+    token = secrets.token_urlsafe(32)
+    inquiry.token_hash, inquiry.mailed_at = _hash(token), None
+    db.session.flush()
+    inquiry_id, token_hash = inquiry.id, inquiry.token_hash
+
+    def mailed(connection) -> None:
+        connection.execute(update(Inquiry).where(Inquiry.id == inquiry_id, Inquiry.token_hash == token_hash)
+                           .values(mailed_at=utcnow()))
+
+    mail.send_after_commit(_inquiry_mail(inquiry, req, token), sent=mailed)
+
+
 def send_inquiries(case: PurchaseCase, actor: User, offer_ids: list[int], deadline: date, sealed: bool,
                    today: date) -> list[Inquiry]:
-    """Ask shortlisted offers for a reply: one secret link each, sent by e-mail."""
+    """Ask shortlisted offers for a reply: one secret link each, mailed once the inquiries are committed.
+
+    Whether each mail went shows in `mailed_at` after the commit; see `_mail_link`.
+    """
     if not can_lead_dialogue(case, actor):
         raise ServiceError(_("Inquiries are sent by the case's procurement colleague during the supplier dialogue."))
     assessment = cases.current_assessment(case)
@@ -180,18 +204,25 @@ def send_inquiries(case: PurchaseCase, actor: User, offer_ids: list[int], deadli
     sent = []
     for offer_id in chosen:
         offer = shortlisted[offer_id].offer
-        token = secrets.token_urlsafe(32)
-        inquiry = Inquiry(case_id=case.id, offer_id=offer_id, token_hash=_hash(token), deadline=deadline,
-                          sealed=sealed, email_to=offer.supplier.contact_email, sent_by_id=actor.id)
+        inquiry = Inquiry(case_id=case.id, offer_id=offer_id, deadline=deadline, sealed=sealed,
+                          email_to=offer.supplier.contact_email, sent_by_id=actor.id)
         inquiry.offer, inquiry.case = offer, case
         db.session.add(inquiry)
-        db.session.flush()
+        _mail_link(inquiry, req)
         audit.record("inquiry.sent", inquiry, {"offer": offer.name, "deadline": deadline.isoformat(),
                                                "sealed": sealed}, actor=actor, case=case)
-        sent.append((inquiry, token))
-    for inquiry, token in sent:  # last, once every inquiry is in place
-        mail.send(_inquiry_mail(inquiry, req, token))
-    return [inquiry for inquiry, _token in sent]
+        sent.append(inquiry)
+    return sent
+
+
+def resend(case: PurchaseCase, inquiry: Inquiry, actor: User, today: date) -> None:
+    """Mail the supplier a new link, e.g. when the first mail could not be sent. The old link stops working."""
+    if not can_lead_dialogue(case, actor):
+        raise ServiceError(_("Only the case's procurement colleague sends an inquiry again."))
+    if not inquiry.is_open(today):
+        raise ServiceError(_("The inquiry is closed: its link can no longer be sent."))
+    _mail_link(inquiry, requirement(case))
+    audit.record("inquiry.resent", inquiry, {"offer": inquiry.offer.name}, actor=actor, case=case)
 
 
 def revoke(case: PurchaseCase, inquiry: Inquiry, actor: User) -> None:
@@ -440,6 +471,6 @@ def choose(case: PurchaseCase, inquiry: Inquiry, actor: User, justification: str
         other.declined_at = utcnow()
         audit.record("inquiry.declined", other, {"offer": other.offer.name}, actor=actor, case=case)
     transitions.take_step(case, Event.CHOOSE_SUPPLIER, actor, version=version)
-    for other in declined:  # last, once everything else has been accepted
-        mail.send(_declined_mail(other))
+    for other in declined:  # they are told once the choice is committed; never about one rolled back
+        mail.send_after_commit(_declined_mail(other))
     return chosen

@@ -4,8 +4,14 @@ With MAIL_SERVER set, a mail goes through smtplib (STARTTLS when MAIL_USE_TLS, l
 MAIL_USERNAME is set). Without it, the mail is written as an .eml file into MAIL_OUTBOX, for a
 developer to open and for the tests to read with outbox_messages().
 
-Errors from the SMTP server (refused connection, rejected login, missing STARTTLS) propagate:
-the caller decides whether to retry, report or roll back.
+Errors from the SMTP server (refused connection, rejected login, missing STARTTLS) propagate from
+send(): the caller decides whether to retry, report or roll back.
+
+A mail about something written in the same transaction (an inquiry with its secret link, a supplier
+told they were not chosen) is queued with send_after_commit() instead: it leaves only once the
+transaction has committed, and a rollback, a failed commit or a session closed without committing
+drops it. A mail that then fails is logged and listed by not_sent(); the commit stands, so the
+caller records what was sent (the `sent` callback) rather than what was meant to be.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import logging
 import secrets
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -22,6 +29,9 @@ from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import Connection, event
+
+from workflow.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +148,76 @@ def outbox_messages() -> list[EmailMessage]:
         with path.open("rb") as handle:
             messages.append(parser.parse(handle))
     return messages
+
+
+# --- Mail that leaves after the commit ---
+
+_QUEUED, _COMMITTED, _NOT_SENT = "mail.queued", "mail.committed", "mail.not_sent"  # keys in Session.info
+
+
+@dataclass
+class _Queued:
+    mail: Mail
+    sent: Callable[[Connection], object] | None
+
+
+def send_after_commit(mail: Mail, sent: Callable[[Connection], object] | None = None) -> None:
+    """Send `mail` once the current transaction has committed; if it rolls back, the mail never leaves.
+
+    The mail is checked now (a bad address fails the transaction, not the sending). `sent` runs once the mail
+    has been handed over, in a short transaction of its own on the connection it is given, to record that it
+    went. A mail that cannot be sent is logged and listed by not_sent() after the commit; the commit stands.
+    """
+    _validate(mail, current_app.config["MAIL_SENDER"])
+    db.session.info.setdefault(_QUEUED, []).append(_Queued(mail, sent))
+
+
+def not_sent() -> list[Mail]:
+    """The mails queued with send_after_commit() that could not be sent after the last commit."""
+    return list(db.session.info.get(_NOT_SENT, []))
+
+
+def _deliver(session, queued: list[_Queued]) -> list[Mail]:
+    failed = []
+    for item in queued:
+        try:
+            send(item.mail)
+        except Exception as error:  # noqa: BLE001 - the transaction has committed: report, never raise
+            # The error's text may hold the address: log the domain and the kind of error only.
+            log.warning("mail to domain(s) %s not sent after commit: %s", _domains(item.mail.to),
+                        type(error).__name__)
+            failed.append(item.mail)
+            continue
+        if item.sent is not None:
+            try:
+                with session.get_bind().begin() as connection:
+                    item.sent(connection)
+            except Exception as error:  # noqa: BLE001 - the mail went; only the record of it is missing
+                log.warning("mail to domain(s) %s sent but not recorded: %s", _domains(item.mail.to),
+                            type(error).__name__)
+    return failed
+
+
+@event.listens_for(db.session, "after_commit")
+def _committed(session) -> None:
+    if session.get_nested_transaction() is None:  # a savepoint's commit is not the transaction's
+        session.info[_COMMITTED] = True
+
+
+@event.listens_for(db.session, "after_rollback")
+def _rolled_back(session) -> None:
+    # Also a savepoint's rollback drops every queued mail: better unsent (and shown so) than about a lost write.
+    dropped = session.info.pop(_QUEUED, [])
+    if dropped:
+        log.info("%d queued mail(s) dropped: the transaction was rolled back", len(dropped))
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    queued = session.info.pop(_QUEUED, [])
+    if session.info.pop(_COMMITTED, False):
+        session.info[_NOT_SENT] = _deliver(session, queued)
+    elif queued:
+        log.info("%d queued mail(s) dropped: the transaction ended without a commit", len(queued))
