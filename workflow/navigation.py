@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,6 @@ class MenuItem:
     section: tuple[str, ...]  # endpoints starting with one of these mark the item as current
 
 
-
 MENU = (
     MenuItem("main.start", _l("Start"), (*STAFF, Role.ADMIN), ("main.start",)),
     MenuItem("cases.case_list_page", _l("Cases"), STAFF, ("cases.", "market.", "dialogue.", "contracts.")),
@@ -29,6 +29,7 @@ MENU = (
     MenuItem("admin.unit_list", _l("Units"), (Role.ADMIN,), ("admin.unit",)),
     MenuItem("admin.settings_page", _l("Settings"), (Role.ADMIN,), ("admin.settings",)),
     MenuItem("admin.audit_log", _l("Audit log"), (Role.ADMIN,), ("admin.audit",)),
+    MenuItem("admin.access_extract_page", _l("Access-log extract"), (Role.ADMIN,), ("admin.access_extract",)),
 )
 
 
@@ -40,5 +41,16 @@ def menu_for_current_user() -> list[dict]:
     ]
 
 
+def page_url(page: int) -> str:
+    """This list's address at another page, its other query arguments kept as they came.
+
+    Built from the path and the query, not with url_for(**request.args): a query argument named like one of
+    url_for's own (endpoint, _external, _anchor) would break the link.
+    """
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name != "page"]
+    return f"{request.path}?{urlencode([*kept, ('page', str(page))])}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["navigation_items"] = menu_for_current_user
+    app.jinja_env.globals["page_url"] = page_url

@@ -4,12 +4,13 @@ from wtforms import (
     EmailField,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from workflow.forms import Form, MoneyField, VersionField
 from workflow.models import Role
@@ -83,3 +84,18 @@ class SettingsForm(Form):
     weight_distance = IntegerField(validators=[InputRequired()])
     weight_preference = IntegerField(validators=[InputRequired()])
     eu_threshold_dkk = IntegerField(validators=[InputRequired()])
+
+
+class AccessExtractForm(Form):
+    """The CPR number of a data-subject access request: only ever in a POST body, never echoed back."""
+
+    cpr = StringField(_l("The citizen's CPR number"), validators=[DataRequired(), Length(max=20)],
+                      description=_l("DDMMYY-SSSS. Producing the extract is logged as a read of the citizen's data."),
+                      render_kw={"autocomplete": "off", "inputmode": "numeric"})
+
+
+class AccessExtractDownloadForm(Form):
+    """A download from the results page: the signed reference the page carries, and the format."""
+
+    token = HiddenField(validators=[DataRequired()])
+    format = HiddenField(validators=[DataRequired(), AnyOf(("pdf", "csv"))])

@@ -3,18 +3,28 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from workflow.admin.forms import NewUserForm, ResetPasswordForm, SettingsForm, UnitForm, UserForm
+from workflow.admin.forms import (
+    AccessExtractDownloadForm,
+    AccessExtractForm,
+    NewUserForm,
+    ResetPasswordForm,
+    SettingsForm,
+    UnitForm,
+    UserForm,
+)
+from workflow.errors import render_error
 from workflow.extensions import db
 from workflow.forms import show_refusal
 from workflow.legal_basis import LEGAL_BASES
 from workflow.models import AuditEvent, Role, Unit, User
 from workflow.security import restrict_blueprint
-from workflow.services import ServiceError, StaleEdit, settings, users
+from workflow.services import ServiceError, StaleEdit, access_extract, settings, users
 
 bp = Blueprint("admin", __name__)
 
@@ -206,3 +216,45 @@ def audit_log():
     ).all()
     return render_template("admin/audit.html", events=events[:AUDIT_PAGE_SIZE], page=page,
                            has_next=len(events) > AUDIT_PAGE_SIZE)
+
+
+@bp.route("/access-extract", methods=["GET", "POST"])
+def access_extract_page():
+    """A data-subject access request: the CPR number comes only in the POST body, and the extract is that POST's
+    answer (never a redirect that would carry it); the number is not echoed back into the page."""
+    form = AccessExtractForm()
+    extract = token = None
+    if form.validate_on_submit():
+        try:
+            citizen = access_extract.find_citizen(form.cpr.data)
+            extract = access_extract.produce(current_user, citizen, "page")
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            token = access_extract.download_token(current_user, citizen)
+    form.cpr.data = ""
+    status = 422 if form.errors else 200
+    return render_template("admin/access_extract.html", form=form, extract=extract,
+                           download_form=AccessExtractDownloadForm(token=token)), status
+
+
+@bp.route("/access-extract/download", methods=["POST"])
+def access_extract_download():
+    """The extract as PDF or CSV, from the results page's signed reference (no CPR number in the request)."""
+    form = AccessExtractDownloadForm()
+    if not form.validate_on_submit():
+        return render_error(400)
+    try:
+        citizen = access_extract.citizen_from_token(current_user, form.token.data)
+    except ServiceError as error:
+        return render_error(400, error.message)
+    extract = access_extract.produce(current_user, citizen, form.format.data)
+    if form.format.data == "pdf":
+        body, mimetype = access_extract.pdf_bytes(extract), "application/pdf"
+    else:
+        body, mimetype = access_extract.csv_bytes(extract), "text/csv"
+    db.session.commit()
+    name = access_extract.filename(extract, form.format.data)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

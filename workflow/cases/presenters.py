@@ -1,6 +1,7 @@
 """What the case pages show, assembled from the models in a fixed number of queries."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -193,7 +194,12 @@ ACTION_LABELS = {
     "followup.recorded": _l("recorded a follow-up"),
     "followup.supplier_side": _l("recorded the supplier side of a follow-up"),
     "ending.saved": _l("changed the ending"),
+    "case.anonymised": _l("anonymised the citizen's data after the retention period"),
 }
+# Events written by the app itself, with no user behind them (an event without one is otherwise the supplier's).
+SYSTEM_ACTIONS = {"case.anonymised"}
+# A stored value that is a number or an amount; an anonymised case's history shows only these, codes and dates.
+_FIGURE = re.compile(r"^-?\d+(\.\d+)?$")
 
 FIELD_LABELS = {
     "end_date": _l("End date"), "reason": _l("Reason for ending"), "final_cost": _l("Final cost (DKK)"),
@@ -211,8 +217,11 @@ FIELD_LABELS = {
 }
 
 
-def _value(name: str, value, people: dict[int, str]):
-    """A stored before/after value as a person reads it."""
+def _value(name: str, value, people: dict[int, str], anonymised: bool = False):
+    """A stored before/after value as a person reads it.
+
+    The audit trail is append-only, so retention cannot take free text out of it: on an anonymised case, text
+    that is not a code, a date or a number is not shown (the administrators' audit log still has it)."""
     if value is None or value == "":
         return "–"
     if name.endswith("_id") and isinstance(value, int):
@@ -229,6 +238,8 @@ def _value(name: str, value, people: dict[int, str]):
         return _("yes") if value in (True, "True") else _("no")
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         return f"{value[8:]}-{value[5:7]}-{value[:4]}"  # an ISO date
+    if anonymised and isinstance(value, str) and not _FIGURE.match(value):
+        return _("Anonymised")
     return value
 
 
@@ -238,13 +249,15 @@ def _timeline(case: PurchaseCase) -> list[dict]:
         .order_by(AuditEvent.id.desc()).limit(200)).all()
     theme_labels = {code: label for code, label, _group in THEMES}
     people = {user.id: user.full_name for user in db.session.scalars(select(User))}
+    anonymised = case.citizen.anonymised
     rows = []
     for event in events:
         changes = []
         for name, (before, after) in (event.details.get("changes") or {}).items():
             is_theme = name.startswith("theme:")
             label = theme_labels.get(name[6:], name) if is_theme else FIELD_LABELS.get(name, name)
-            changes.append((str(label), _value(name, before, people), _value(name, after, people)))
+            changes.append((str(label), _value(name, before, people, anonymised),
+                            _value(name, after, people, anonymised)))
         what = str(ACTION_LABELS.get(event.action, event.action))
         if event.action == "case.step":
             what = _("moved the case from %(source)s to %(target)s",
@@ -254,8 +267,10 @@ def _timeline(case: PurchaseCase) -> list[dict]:
             what = f"{what}: {subject}"
             if event.action == "reply.received" and event.details.get("version", 1) > 1:
                 what += " " + _("(revision %(n)s)", n=event.details["version"])
-        rows.append({"when": event.occurred_at, "who": event.actor.full_name if event.actor else _("the supplier"),
-                     "what": what, "changes": changes, "reason": event.details.get("reason")})
+        who = (event.actor.full_name if event.actor
+               else _("The system") if event.action in SYSTEM_ACTIONS else _("the supplier"))
+        reason = None if anonymised else event.details.get("reason")
+        rows.append({"when": event.occurred_at, "who": who, "what": what, "changes": changes, "reason": reason})
     return rows
 
 

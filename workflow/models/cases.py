@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, and_, false, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,7 +18,12 @@ from workflow.roles import Role
 
 
 class Citizen(db.Model):
-    """The person the purchase is for. The CPR number is never shown in full without need."""
+    """The person the purchase is for. The CPR number is never shown in full without need.
+
+    Once retention has anonymised the citizen (workflow/services/retention.py), `cpr` holds a marker that is no
+    CPR number and `name` a placeholder: pages, PDFs and the API show "Anonymised" through `display_name` and
+    `cpr_masked`, and there is no birth date or age any more.
+    """
 
     __tablename__ = "citizens"
 
@@ -28,15 +34,24 @@ class Citizen(db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
-    def cpr_masked(self) -> str:
-        return cpr.masked(self.cpr)
+    def anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
     @property
-    def birth_date(self) -> date:
-        return cpr.birth_date(self.cpr)
+    def display_name(self) -> str:
+        return gettext("Anonymised") if self.anonymised else self.name
 
-    def age_on(self, on: date) -> int:
-        return cpr.age_on(self.birth_date, on)
+    @property
+    def cpr_masked(self) -> str:
+        return gettext("Anonymised") if self.anonymised else cpr.masked(self.cpr)
+
+    @property
+    def birth_date(self) -> date | None:
+        return None if self.anonymised else cpr.birth_date(self.cpr)
+
+    def age_on(self, on: date) -> int | None:
+        born = self.birth_date
+        return None if born is None else cpr.age_on(born, on)
 
 
 class PurchaseCase(db.Model):

@@ -11,7 +11,7 @@ from datetime import date
 
 from flask_babel import force_locale
 
-from workflow import cpr, pricing
+from workflow import pricing
 from workflow.i18n import (
     day,
     legal_basis_label,
@@ -45,7 +45,7 @@ def summary_data(case: PurchaseCase, contract: ContractVersion, draft: bool) -> 
         "case_number": case.number,
         "document_id": contract.document_id or f"UDKAST-{case.number}-{contract.number}",
         "version": contract.number,
-        "citizen": {"name": case.citizen.name, "cpr": cpr.masked(case.citizen.cpr)},
+        "citizen": {"name": case.citizen.display_name, "cpr": case.citizen.cpr_masked},
         "parties": {
             "acting": [contract.acting_municipality, contract.acting_ean or "", contract.acting_contact or ""],
             "paying": [contract.paying_municipality, contract.paying_ean or ""],

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask_babel import force_locale
 
-from workflow import clock, cpr
+from workflow import clock
 from workflow.i18n import (
     FOLLOWUP_KINDS,
     FOLLOWUP_OUTCOMES,
@@ -178,7 +178,7 @@ def report_data(case: PurchaseCase, today: date) -> dict:
         "made_on": day(today),
         "municipality": contract.acting_municipality if contract else "",
         "case_number": case.number,
-        "citizen": {"name": case.citizen.name, "cpr": cpr.masked(case.citizen.cpr)},
+        "citizen": {"name": case.citizen.display_name, "cpr": case.citizen.cpr_masked},
         "legal_basis": legal_basis_label(case.legal_basis),
         "unit": case.unit.name,
         "caseworker": case.owner.full_name,
