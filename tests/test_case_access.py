@@ -168,3 +168,20 @@ def test_bulk_cases_have_budgets_in_kroner(staff, db):
     db.session.commit()
     largest = db.session.scalar(select(func.max(PurchaseCase.budget_frame)))
     assert 100_000 <= largest <= 2_000_000
+
+
+@pytest.mark.parametrize("path", ["/cases?scope=unit&status=all", "/offers"])
+def test_page_links_keep_the_query_and_survive_odd_arguments(staff, make_client, db, path):
+    """The list's next-page link carries its filters; an argument named like url_for's own breaks nothing."""
+    from workflow import demo
+    from workflow.demo.registry import seed_registry
+
+    if path.startswith("/offers"):
+        seed_registry(60)
+    else:
+        demo.bulk_cases(80)   # across both units: more than one page of 25 in each
+    db.session.commit()
+    page = make_client("caseworker").get(path + "&endpoint=x&_anchor=y" if "?" in path else path + "?endpoint=x")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "page=2" in text and "endpoint=x" in text

@@ -32,6 +32,10 @@ class ApiSchema(ma.Schema):
         ordered = True
 
 
+class NoBodySchema(ApiSchema):
+    """A step without data: no body, or an empty object. Any field sent is refused (422), never ignored."""
+
+
 class PageSchema(ApiSchema):
     """One page of a list: subclasses add `items` (read from the page's `rows`)."""
 

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from workflow import clock
 from workflow.api import problems
-from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, blueprint, etag, etag_header, found, if_match
+from workflow.api.base import ID, IF_MATCH_DOC, ApiSchema, NoBodySchema, blueprint, etag, etag_header, found, if_match
 from workflow.api.cases import PersonSchema, StepSchema
 from workflow.api.fields import Count, Day, Money, Text
 from workflow.cases.loading import load_case
@@ -215,8 +215,9 @@ def list_versions(case_id: int):
 
 
 @bp.route(f"/cases/<{ID}:case_id>/contract", methods=["POST"])
+@bp.arguments(NoBodySchema)
 @bp.response(201, ContractSchema)
-def draft_contract(case_id: int):
+def draft_contract(_body: dict, case_id: int):
     """Draft the terms from the chosen reply (procurement on the case, in stage 4, when there are none yet)."""
     case = load_case(case_id)
     refusal = contracts.draft_refusal(case, current_user)
@@ -261,27 +262,30 @@ def _decide(case_id: int, decide) -> tuple:
 
 
 @bp.route(f"/cases/<{ID}:case_id>/contract/submit", methods=["POST"])
+@bp.arguments(NoBodySchema)
 @bp.response(200, ContractSchema)
 @bp.doc(**CASE_IF_MATCH_DOC)
-def submit(case_id: int):
+def submit(_body: dict, case_id: int):
     """Submit the complete terms for review and approval (procurement on the case)."""
     return _decide(case_id, lambda case, contract, version: contracts.submit(
         case, contract, current_user, version=version))
 
 
 @bp.route(f"/cases/<{ID}:case_id>/contract/review", methods=["POST"])
+@bp.arguments(NoBodySchema)
 @bp.response(200, ContractSchema)
 @bp.doc(**CASE_IF_MATCH_DOC)
-def review(case_id: int):
+def review(_body: dict, case_id: int):
     """Mark the submitted terms as reviewed (economy or procurement on the case; not who drafted or submitted)."""
     return _decide(case_id, lambda case, contract, version: contracts.review(
         case, contract, current_user, version=version))
 
 
 @bp.route(f"/cases/<{ID}:case_id>/contract/approve", methods=["POST"])
+@bp.arguments(NoBodySchema)
 @bp.response(200, ContractSchema)
 @bp.doc(**CASE_IF_MATCH_DOC)
-def approve(case_id: int):
+def approve(_body: dict, case_id: int):
     """Approve the reviewed terms (a manager within their approval limit, who neither drafted nor submitted them).
 
     The version is frozen and its PDF summary archived.

@@ -11,7 +11,7 @@ from flask import abort, g, url_for
 from flask_login import current_user
 
 from workflow import clock, legal_basis, municipalities
-from workflow.api.base import ID, ApiSchema, PageSchema, blueprint, etag_header, found
+from workflow.api.base import ID, ApiSchema, NoBodySchema, PageSchema, blueprint, etag_header, found
 from workflow.api.cases import PersonSchema
 from workflow.api.fields import Count, Money, Text
 from workflow.extensions import db
@@ -217,8 +217,9 @@ def read_import(import_id: int):
 
 
 @bp.route(f"/offer-imports/<{ID}:import_id>/apply", methods=["POST"])
+@bp.arguments(NoBodySchema)
 @bp.response(200, ImportSchema)
-def apply_import(import_id: int):
+def apply_import(_body: dict, import_id: int):
     """Import an uploaded file into the registry, whole or not at all, and only once (422 after that).
 
     A file with errors is refused (422). Uploads have no version, so no If-Match is needed: a file can

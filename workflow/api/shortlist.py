@@ -12,7 +12,7 @@ from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflow.api.base import ID, MAX_ID, ApiSchema, blueprint
+from workflow.api.base import ID, MAX_ID, ApiSchema, NoBodySchema, blueprint
 from workflow.api.cases import PersonSchema
 from workflow.api.fields import Count, Text
 from workflow.cases.loading import load_case, load_of_case
@@ -117,8 +117,9 @@ def update_note(data: dict, case_id: int, entry_id: int):
 
 
 @bp.route(f"/cases/<{ID}:case_id>/shortlist/<{ID}:entry_id>", methods=["DELETE"])
+@bp.arguments(NoBodySchema)
 @bp.response(204)
-def remove_entry(case_id: int, entry_id: int):
+def remove_entry(_body: dict, case_id: int, entry_id: int):
     """Take an offer off the shortlist. No If-Match: entries have no version."""
     case = load_case(case_id)
     entry = load_of_case(ShortlistEntry, entry_id, case)

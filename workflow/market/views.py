@@ -52,6 +52,16 @@ def _needs(case, filters) -> market_scan.CaseNeeds:
         wanted_services=filters.service_types or list(legal_basis.BY_CODE[case.legal_basis].typical_services))
 
 
+SCAN_FILTERS = ("legal_basis", "target_group", "service", "vacancy", "approved", "framework", "max_km", "max_annual",
+                "sort")
+
+
+def _scan_args() -> dict[str, list[str]]:
+    """The scan's filters from the query, kept on the shortlist's links; nothing else (a `case_id` or url_for's
+    own `endpoint`, `_external`, `_scheme`, `_anchor` would break the link or send it elsewhere)."""
+    return {name: values for name, values in request.args.lists() if name in SCAN_FILTERS}
+
+
 @bp.route("/cases/<int:case_id>/market-scan")
 def scan(case_id: int):
     case = load_case(case_id)
@@ -63,11 +73,12 @@ def scan(case_id: int):
         "market/scan.html", case=case, rows=rows[:100], total=len(rows), filters=filters,
         entries=shortlist.entries(case), can_edit=case.can_edit_shortlist(current_user),
         add_form=ShortlistAddForm(), note_form=ShortlistNoteForm(), remove_form=ShortlistRemoveForm(),
+        scan_args=_scan_args(),
         legal_basis_options=legal_basis.choices(), target_groups=TARGET_GROUPS, service_types=SERVICE_TYPES)
 
 
 def _back(case):
-    return redirect(url_for("market.scan", case_id=case.id, **request.args) + "#kortliste")
+    return redirect(url_for("market.scan", case_id=case.id, **_scan_args()) + "#kortliste")
 
 
 @bp.route("/cases/<int:case_id>/shortlist", methods=["POST"])
