@@ -92,11 +92,17 @@ def new_case():
 @bp.route("/cases/<int:case_id>")
 def case_page(case_id: int):
     case = load_case(case_id)
+    html = render_template("cases/page.html", case=case, page=presenters.case_page(case, current_user),
+                           comment_form=CommentForm(), step_form=StepForm(version=case.version), own_pages=OWN_PAGES)
+    return _logged(html, case)
+
+
+def _logged(html: str, case) -> str:
+    """Log the case page's read and commit, after rendering: a commit before would expire every loaded row
+    and the template would load them again one by one (and on SQLite, hold the write lock meanwhile)."""
     cases.log_access(current_user, case, "case.view", "Sagsside")
-    page = presenters.case_page(case, current_user)
     db.session.commit()
-    return render_template("cases/page.html", case=case, page=page, comment_form=CommentForm(),
-                           step_form=StepForm(version=case.version), own_pages=OWN_PAGES)
+    return html
 
 
 @bp.route("/cases/<int:case_id>/cpr", methods=["POST"])
@@ -108,11 +114,10 @@ def show_cpr(case_id: int):
         full_cpr = cases.reveal_cpr(current_user, case)
     except ServiceError:
         abort(404)
-    cases.log_access(current_user, case, "case.view", "Sagsside")
-    page = presenters.case_page(case, current_user)
-    db.session.commit()
-    return render_template("cases/page.html", case=case, page=page, comment_form=CommentForm(),
-                           step_form=StepForm(version=case.version), full_cpr=full_cpr, own_pages=OWN_PAGES)
+    html = render_template("cases/page.html", case=case, page=presenters.case_page(case, current_user),
+                           comment_form=CommentForm(), step_form=StepForm(version=case.version), full_cpr=full_cpr,
+                           own_pages=OWN_PAGES)
+    return _logged(html, case)
 
 
 @bp.route("/cases/<int:case_id>/details", methods=["GET", "POST"])

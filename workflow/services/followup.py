@@ -121,7 +121,8 @@ def due(today: date, user: User | None = None, limit: int | None = None) -> list
 
 def due_for(user: User, today: date, limit: int = 20) -> list[tuple[FollowUp, str]]:
     """The user's follow-ups that are overdue or due soon, with their state (the start page)."""
-    return [(row, state_of(row, today)) for row in due(today, user, limit)]
+    soon_days = settings.get("followup_soon_days")   # read once, not once a row
+    return [(row, state_of(row, today, soon_days)) for row in due(today, user, limit)]
 
 
 def ending(case: PurchaseCase) -> CaseEnding | None:
