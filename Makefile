@@ -78,6 +78,17 @@ security: install-dev
 	$(BIN)/bandit --quiet --recursive workflow wsgi.py --severity-level high
 	$(BIN)/python .ci/audit.py requirements.txt requirements-dev.txt
 
+# Issue #10's benchmarks at 100,000 cases on SQLite and PostgreSQL (bench/run.py; options: make bench BENCH="--db sqlite").
+# wrk (Debian) for the load test is installed when missing and we may (root).
+bench: install-dev assets translations
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null \
+	      || echo "Could not install wrk"; \
+	  else echo "wrk is missing and we are not root: no load test"; fi; \
+	fi
+	$(BIN)/python -m bench.run $(BENCH)
+
 test: install-dev assets translations browser lint security
 	$(BIN)/python -m pytest -q --db sqlite
 	$(BIN)/python -m pytest -q --db postgresql
