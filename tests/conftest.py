@@ -19,6 +19,7 @@ from workflow.services import users as user_service
 
 PASSWORD = "correct-horse-battery-staple"
 IN_CI = os.environ.get("CI") == "true"
+pytest_plugins = ["tests.support.leak_watch"]  # no full CPR number in any log or URL of the session
 
 
 def pytest_addoption(parser):

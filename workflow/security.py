@@ -72,6 +72,15 @@ def _require_sign_in():
     return login_manager.unauthorized()
 
 
+def _refuse_oversized_body():
+    """413 at once for a body over MAX_CONTENT_LENGTH, before sign-in, CSRF or the view: Werkzeug refuses
+    it only when something reads the body, and some views (a step, an API call with another content type)
+    never do."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        abort(413)
+
+
 def _security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -88,6 +97,7 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
 
