@@ -44,10 +44,10 @@ def menu_for_current_user() -> list[dict]:
 def page_url(page: int) -> str:
     """This list's address at another page, its other query arguments kept as they came.
 
-    Built from the path and the query, not with url_for(**request.args): a query argument named like one of
+    Built from the path and the query, not by spreading the query into url_for: an argument named like one of
     url_for's own (endpoint, _external, _anchor) would break the link.
     """
-    kept = [(name, value) for name, value in request.args.items(multi=True) if name != "page"]
+    kept = [(name, value) for name, values in request.args.lists() if name != "page" for value in values]
     return f"{request.path}?{urlencode([*kept, ('page', str(page))])}"
 
 

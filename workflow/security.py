@@ -81,6 +81,13 @@ def _refuse_oversized_body():
         abort(413)
 
 
+def _refuse_nul_in_query():
+    """400 for a NUL character in the query: no field may hold one (PostgreSQL refuses it in text), and
+    the forms refuse it in a body; a search box must not turn it into a server error either."""
+    if any("\x00" in name or "\x00" in "".join(values) for name, values in request.args.lists()):
+        abort(400)
+
+
 def _security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -98,6 +105,7 @@ def _security_headers(response):
 
 def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
+    app.before_request_funcs[None].insert(1, _refuse_nul_in_query)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import PASSWORD, TOKEN_INPUT, VALUE
+from tests.support.leak_watch import watch_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -46,6 +47,8 @@ class Gunicorn:
         self.access_log = self.folder / f"{name}-access.log"
         self.error_log = self.folder / f"{name}-error.log"
         self.instance = self.folder / f"{name}-instance"
+        for log in (self.access_log, self.error_log, self.folder / f"{name}-console.log"):
+            watch_file(log)   # the session's last check looks for CPR numbers in them too
         self.process: subprocess.Popen | None = None
         self.port = 0
         self._attempts = 0
