@@ -92,13 +92,12 @@ def test_cookies_are_secure_outside_development(monkeypatch):
 
 
 @pytest.mark.parametrize("query", ["q=%00", "q=a&q=b%00", "stage%00=x"])
-@pytest.mark.parametrize("path", ["/cases", "/offers", "/api/v1/cases"])
-def test_a_nul_in_the_query_is_refused(staff, make_client, path, query):
-    """Before sign-in and the view: PostgreSQL would refuse the NUL in a text comparison (a 500 before)."""
-    response = make_client("caseworker").get(f"{path}?{query}")
+@pytest.mark.parametrize("path", ["/cases", "/offers", "/dashboard"])
+def test_a_nul_in_a_pages_query_is_refused(staff, make_client, path, query):
+    """Before the view: PostgreSQL would refuse the NUL in a text comparison (a 500 before). The API's own
+    schemas refuse it with 422 (tests/api)."""
+    response = make_client("manager").get(f"{path}?{query}")
     assert response.status_code == 400
-    if path.startswith("/api/"):
-        assert response.mimetype == "application/problem+json"
 
 
 def test_wrong_host_header_is_refused(client):

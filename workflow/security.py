@@ -82,8 +82,13 @@ def _refuse_oversized_body():
 
 
 def _refuse_nul_in_query():
-    """400 for a NUL character in the query: no field may hold one (PostgreSQL refuses it in text), and
-    the forms refuse it in a body; a search box must not turn it into a server error either."""
+    """400 for a NUL character in a page's query: no field may hold one (PostgreSQL refuses it in text), and
+    the forms refuse it in a body; a search box must not turn it into a server error either. The API's
+    query schemas refuse it themselves, naming the parameter (422)."""
+    from workflow.api.problems import is_api_request
+
+    if is_api_request():
+        return
     if any("\x00" in name or "\x00" in "".join(values) for name, values in request.args.lists()):
         abort(400)
 
