@@ -92,7 +92,7 @@ def test_cookies_are_secure_outside_development(monkeypatch):
 
 
 @pytest.mark.parametrize("query", ["q=%00", "q=a&q=b%00", "stage%00=x"])
-@pytest.mark.parametrize("path", ["/cases", "/offers", "/dashboard"])
+@pytest.mark.parametrize("path", ["/cases", "/offers", "/reports"])
 def test_a_nul_in_a_pages_query_is_refused(staff, make_client, path, query):
     """Before the view: PostgreSQL would refuse the NUL in a text comparison (a 500 before). The API's own
     schemas refuse it with 422 (tests/api)."""
