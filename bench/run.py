@@ -230,56 +230,67 @@ def _under_load(app, database: Database, ids: dict, seconds: int) -> dict:
             "ratio": round(app_figures["requests_per_second"] / bare_figures["requests_per_second"], 3)}
 
 
+def seed(app, kind: str, args, result: dict) -> tuple[dict, int, dict]:
+    """Migrate and fill the database as measured: (ids, the long case's id, query counts at `--small` cases).
+
+    Adds the setup and seeding figures to `result`."""
+    migrate(app)
+    begin = time.perf_counter()
+    seed_people_and_offers(app, args.users, args.offers)
+    ids = _ids(app)
+    long_case = _long_case(app, ids["caseworker_id"])
+    result["setup_seconds"] = round(time.perf_counter() - begin, 1)
+    _say(kind, f"staff, offers and the case with a long history in {result['setup_seconds']} s")
+
+    small = min(args.small, args.cases)
+    seeded = seed_cases(app, small, seed=7)
+    analyze(app)
+    small_counts = _queries(app, pages(app, _ids(app), long_case))
+    result["queries_small_cases"] = small
+    _say(kind, f"{small} cases; queries counted")
+    seeded += seed_cases(app, args.cases - small, seed=11) if args.cases > small else 0
+    result["seeding"] = {"cases": args.cases, "seconds": round(seeded, 1),
+                         "cases_per_second": round(args.cases / seeded), "analyze_seconds": round(analyze(app), 1)}
+    _say(kind, f"{args.cases} cases seeded in {seeded:.1f} s")
+    return _ids(app), long_case, small_counts
+
+
+def time_pages(app, listed: list[Page], kind: str, args) -> tuple[dict, dict[str, int], list[Target]]:
+    """Each page's timings and queries at full size: (measurements, query counts, targets)."""
+    counts = _queries(app, listed)
+    clients = {login: sign_in(app, login) for login in {page.login for page in listed}}
+    measured, targets = {}, []
+    for page in listed:
+        timings, statuses = time_page(clients[page.login], page.url, args.runs, warmup=args.warmup,
+                                      budget=args.page_seconds, at_least=min(10, args.runs))
+        measured[page.name] = {"url": page.url, "login": page.login, "ms": summary(timings),
+                               "statuses": sorted(statuses), "queries": counts[page.name]}
+        value = measured[page.name]["ms"]["p95"]
+        targets.append(Target(f"{page.name} p95 ({kind})", value, page.limit_ms, "ms"))
+        if args.profile and value >= page.limit_ms:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            _profile(clients[page.login], page.url,
+                     args.profile / f"{kind}-{page.name.replace(' ', '-').replace(',', '')}.txt")
+    return measured, counts, targets
+
+
 def measure(kind: str, args) -> tuple[dict, list[Target]]:
     """Seed one database and measure everything on it; (measurements, targets)."""
     started = time.perf_counter()
     database = Database(kind).start()
     result: dict = {"database": kind}
-    targets: list[Target] = []
     try:
         app = make_app(database.url, database.folder)
-        migrate(app)
-        begin = time.perf_counter()
-        seed_people_and_offers(app, args.users, args.offers)
-        ids = _ids(app)
-        long_case = _long_case(app, ids["caseworker_id"])
-        result["setup_seconds"] = round(time.perf_counter() - begin, 1)
-        _say(kind, f"staff, offers and the case with a long history in {result['setup_seconds']} s")
-
-        small = min(args.small, args.cases)
-        seeded = seed_cases(app, small, seed=7)
-        analyze(app)
-        ids = _ids(app)
-        small_counts = _queries(app, pages(app, ids, long_case))
-        _say(kind, f"{small} cases; queries counted")
-        seeded += seed_cases(app, args.cases - small, seed=11) if args.cases > small else 0
-        result["seeding"] = {"cases": args.cases, "seconds": round(seeded, 1),
-                             "cases_per_second": round(args.cases / seeded), "analyze_seconds": round(analyze(app), 1)}
-        _say(kind, f"{args.cases} cases seeded in {seeded:.1f} s")
-        ids = _ids(app)
+        ids, long_case, small_counts = seed(app, kind, args, result)
         failed = check_sample(app, per_stage=args.sample)
         result["sample_pages_failed"] = [{"login": login, "url": url, "status": status}
                                          for login, url, status in failed]
         _say(kind, f"sample of pages of every stage: {len(failed)} failed")
 
-        listed = pages(app, ids, long_case)
-        large_counts = _queries(app, listed)
-        clients = {login: sign_in(app, login) for login in {page.login for page in listed}}
-        measured = {}
-        for page in listed:
-            timings, statuses = time_page(clients[page.login], page.url, args.runs, warmup=args.warmup,
-                                          budget=args.page_seconds, at_least=min(10, args.runs))
-            measured[page.name] = {"url": page.url, "login": page.login, "ms": summary(timings),
-                                   "statuses": sorted(statuses), "queries": large_counts[page.name],
-                                   "queries_small": small_counts[page.name]}
-            value = measured[page.name]["ms"]["p95"]
-            targets.append(Target(f"{page.name} p95 ({kind})", value, page.limit_ms, "ms"))
-            if args.profile and value >= page.limit_ms:
-                args.profile.mkdir(parents=True, exist_ok=True)
-                _profile(clients[page.login], page.url,
-                         args.profile / f"{kind}-{page.name.replace(' ', '-').replace(',', '')}.txt")
+        measured, large_counts, targets = time_pages(app, pages(app, ids, long_case), kind, args)
+        for name, page in measured.items():
+            page["queries_small"] = small_counts[name]
         result["pages"] = measured
-        result["queries_small_cases"] = small
         grown = [name for name in large_counts if large_counts[name] > small_counts[name]]
         result["queries_grown"] = grown
         targets.append(Target(f"pages whose query count grew with the data ({kind})", len(grown), 1, ""))
@@ -343,8 +354,8 @@ def print_table(targets: list[Target]) -> None:
             print("  ".join("-" * width for width in widths))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The size of the data and of the measurements (bench/workbench.py takes them too)."""
     parser.add_argument("--cases", type=int, default=FULL_SCALE)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--small", type=int, default=1000, help="cases when the queries are first counted")
@@ -359,6 +370,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sample", type=int, default=2, help="cases per stage whose pages are opened")
     parser.add_argument("--wrk-seconds", type=int, default=10, help="0: no load test")
     parser.add_argument("--profile", type=Path, help="folder for profiles of the pages that miss their target")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = options(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 

@@ -30,9 +30,10 @@ def _free_port() -> int:
 class TemporaryPostgres:
     """initdb + pg_ctl start on a free loopback port; stop() removes everything."""
 
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, root: Path | None = None):
+        """A new server, or with `root` the one an earlier process left running there (bench/workbench.py)."""
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="socialkob-pg-"))
+        self.root = root or Path(tempfile.mkdtemp(prefix="socialkob-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
         self.as_user = None
