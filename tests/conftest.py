@@ -19,7 +19,10 @@ from workflow.services import users as user_service
 
 PASSWORD = "correct-horse-battery-staple"
 IN_CI = os.environ.get("CI") == "true"
-pytest_plugins = ["tests.support.leak_watch"]  # no full CPR number in any log or URL of the session
+pytest_plugins = [
+    "tests.support.leak_watch",  # no full CPR number in any log or URL of the session
+    "tests.support.pdf",         # `fetched`: what WeasyPrint asks for while a test renders a PDF
+]
 
 
 def pytest_addoption(parser):
@@ -97,6 +100,23 @@ def db(app_ctx):
     return _db
 
 
+@pytest.fixture
+def outbox(app, monkeypatch, tmp_path) -> Path:
+    """Mail is written to this test's own outbox folder instead of an SMTP server. Modules whose cases send mail
+    use it in every test: `pytestmark = pytest.mark.usefixtures("outbox")`."""
+    folder = tmp_path / "outbox"
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(folder))
+    return folder
+
+
+@pytest.fixture
+def request_ctx(app, db):
+    """Services that build links or render PDFs run inside a request, as they do on the pages."""
+    with app.test_request_context():
+        yield
+
+
 class Staff(dict):
     """The users of a test by key: 'caseworker', 'manager_other' and so on."""
 
@@ -129,6 +149,11 @@ def csrf_token(response) -> str:
     match = TOKEN_INPUT.search(response.get_data(as_text=True))
     assert match, "no CSRF token on the page"
     return VALUE.search(match.group(0)).group(1)
+
+
+def version_on(page: str) -> str:
+    """The version a page's form carries: a save sent with an older one is refused as stale."""
+    return re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)
 
 
 class Client:

@@ -1,194 +1,66 @@
 """Contract terms (stage 4), approval with four eyes (stage 5) and the PDF contract summary.
 
 The cases are walked to stage 4 through the same services the pages use (assessment, shortlist, dialogue,
-inquiries, a reply and a choice); the roles are the `staff` fixture's, plus managers with other limits.
+inquiries, a reply and a choice: tests/support/contracts.py); the roles are the `staff` fixture's, plus managers
+with other limits.
 """
 from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import re
 import shutil
 import subprocess
 import time
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, csrf_token
-from tests.factories import make_case
+from tests.support.contracts import (
+    CHOSEN_PRICE,
+    CITIZEN,
+    CPR,
+    CPR_FORMS,
+    GOALS,
+    MASKED_CPR,
+    START,
+    SUPPLIER,
+    TODAY,
+    approved,
+    build_terms_case,
+    draft_contract,
+    line,
+    make_manager,
+    place_in_stage,
+    reviewed,
+    submitted,
+    terms_form,
+    terms_of,
+)
+from tests.support.pdf import flat, pdf_text
 from workflow import pdf as pdf_module
 from workflow import pricing
 from workflow.extensions import db
 from workflow.models import ApprovalEvent, AuditEvent, ContractPriceLine, ContractVersion, PurchaseCase, Role
 from workflow.models.audit import AppendOnlyError
-from workflow.models.cases import StageVisit
 from workflow.models.contracts import FrozenContractError
 from workflow.pdf import STATIC_BASE, RenderTimeout, StaticOnlyFetcher, html_to_pdf
-from workflow.process import Event, Stage
-from workflow.services import (
-    ServiceError,
-    cases,
-    contract_pdf,
-    contracts,
-    dialogue,
-    needs,
-    registry,
-    settings,
-    shortlist,
-    transitions,
-)
+from workflow.process import Stage
+from workflow.services import ServiceError, contract_pdf, contracts, dialogue, settings
 from workflow.services import users as user_service
-from workflow.services.registry import OfferInput, SupplierInput
 
-TODAY = date.today()
-CITIZEN = "Karl Kontraktsen"
-CPR = "0101901234"
-CPR_FORMS = ("0101901234", "010190-1234", "010190 1234")
-MASKED_CPR = "010190-xxxx"
-GOALS = ("Handler selv ind en gang om ugen", "Tager selv sin medicin efter plan")
-START = date(2027, 4, 1)              # the chosen reply's earliest start (the case wants 1 March)
-CHOSEN_PRICE = Decimal("2450.50")     # a day; 2.450,50 × 365 = 894.432,50 a year
-LIST_PRICE = Decimal("2500.00")       # the chosen offer's list price a day; 912.500,00 a year
-SUPPLIER = "Solhøj Botilbud ApS"
-_serials = itertools.count(1)
+pytestmark = pytest.mark.usefixtures("outbox")
 
 
-# --- Building a case in stage 4 -------------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    """Mail is written to this test's own outbox folder."""
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
-    return tmp_path / "outbox"
-
-
-@pytest.fixture
-def request_ctx(app, db):
-    """Services that build links or render the PDF run inside a request, as they do on the pages."""
-    with app.test_request_context():
-        yield
-
-
-def _offer(name: str, supplier_name: str, price: Decimal):
-    serial = next(_serials)
-    supplier = registry.create_supplier(SupplierInput(
-        cvr=f"{32000000 + serial}", name=supplier_name, supplier_type="privat",
-        contact_email=f"tilbud{serial}@leverandoer.example"))
-    return registry.create_offer(supplier, OfferInput(
-        key=f"K-{serial}-{name}", name=name, municipality="101", list_price=price, price_unit="døgn",
-        price_effective_from=date(2026, 1, 1), approval_status="approved", data_updated_on=TODAY - timedelta(days=30),
-        legal_bases=["SEL-108"], target_groups=["intellectual_disability"],
-        service_types=["residence", "socio_educational_support"], places=10, vacancies=2,
-        approved_on=date(2019, 3, 15)), TODAY)
-
-
-def build_terms_case(app, staff, *, price: Decimal = CHOSEN_PRICE, cpr: str = CPR) -> PurchaseCase:
-    """A case with procurement and economy on it, walked through the dialogue to a chosen reply (stage 4)."""
-    case = make_case(staff.caseworker, procurement=staff.procurement, economy=staff.economy, name=CITIZEN, cpr=cpr)
-    needs.save_assessment(case, cases.current_assessment(case), version=None, actor=staff.caseworker,
-                          data=needs.AssessmentInput(
-                              support_need="high", expected_duration="2 år", wishes="", special_conditions="",
-                              required_hours_per_week=None, consent_to_contact_suppliers=True,
-                              consent_date=date(2026, 11, 1), child_investigation_date=None,
-                              decision_date=date(2026, 11, 2), decided_by=staff.caseworker,
-                              themes={"practical_tasks": (3, "Skal guides"), "self_care": (2, "")},
-                              goals=[needs.GoalInput("develop", GOALS[0], "Ugentlig status"),
-                                     needs.GoalInput("maintain", GOALS[1], "")]))
-    transitions.take_step(case, Event.COMPLETE_ASSESSMENT, staff.caseworker)
-    chosen_offer = _offer("Solhøj", SUPPLIER, LIST_PRICE)
-    other_offer = _offer("Egely", "Egely Fonden", Decimal("2600.00"))
-    for offer in (chosen_offer, other_offer):
-        shortlist.add(case, offer, staff.caseworker, "Relevant tilbud")
-    transitions.take_step(case, Event.START_DIALOGUE, staff.caseworker)
-    draft = dialogue.draft_requirement(case, TODAY)
-    dialogue.save_requirement(case, staff.procurement, None, age_band_text=draft.age_band,
-                              functional_summary=draft.functional_summary, support_need=draft.support_need,
-                              goals=draft.goals, services=draft.services, hours_per_week=draft.hours_per_week,
-                              desired_start=draft.desired_start, special_conditions="", today=TODAY)
-    with app.test_request_context():
-        asked = dialogue.send_inquiries(case, staff.procurement, [chosen_offer.id, other_offer.id],
-                                        dialogue.default_deadline(TODAY), sealed=False, today=TODAY)
-    by_offer = {inquiry.offer_id: inquiry for inquiry in asked}
-    for offer, amount in ((chosen_offer, price), (other_offer, price + 300)):
-        dialogue.submit_reply(by_offer[offer.id], dialogue.ReplyInput(
-            can_deliver=True, earliest_start=START,
-            lines=[dialogue.PriceLineInput("Døgntakst", "døgn", amount, Decimal(1))],
-            additional_services="Ledsagelse til lægen", contact_name="Lise Leverandør",
-            contact_email="lise@leverandoer.example", contact_phone="12345678"), TODAY)
-    dialogue.choose(case, by_offer[chosen_offer.id], staff.procurement, "", TODAY)
-    db.session.commit()
-    assert case.stage == Stage.TERMS
-    return case
-
-
-def make_manager(staff, login: str, limit: str | None):
-    """Another manager in the case's unit, with this approval limit."""
-    user = user_service.create_user(login=login, full_name=f"Leder {login}", email=f"{login}@example.org",
-                                    role=Role.MANAGER, unit=staff.manager.unit, password=PASSWORD,
-                                    approval_limit=Decimal(limit) if limit is not None else None)
-    db.session.commit()
-    return user
-
+# --- Helpers ---------------------------------------------------------------------------------------------------
 
 def commit():
     db.session.commit()
-
-
-def draft_contract(case, staff) -> ContractVersion:
-    contract = contracts.draft_from_choice(case, staff.procurement, TODAY)
-    commit()
-    return contract
-
-
-def submitted(case, staff) -> ContractVersion:
-    contract = draft_contract(case, staff)
-    contracts.submit(case, contract, staff.procurement)
-    commit()
-    return contract
-
-
-def reviewed(case, staff) -> ContractVersion:
-    contract = submitted(case, staff)
-    contracts.review(case, contract, staff.economy)
-    commit()
-    return contract
-
-
-def approved(case, staff) -> ContractVersion:
-    contract = reviewed(case, staff)
-    contracts.approve(case, contract, staff.manager)
-    commit()
-    return contract
-
-
-def terms_of(contract: ContractVersion, **changes) -> contracts.TermsInput:
-    """The contract's current terms as a TermsInput, with some changed."""
-    data = contracts.TermsInput(
-        acting_municipality=contract.acting_municipality, paying_municipality=contract.paying_municipality,
-        supplier_contact=contract.supplier_contact or "", primary_service=contract.primary_service,
-        start_date=contract.start_date, notice_months=contract.notice_months, payment_terms=contract.payment_terms,
-        payment_days=contract.payment_days, acting_ean=contract.acting_ean or "",
-        acting_contact=contract.acting_contact or "", paying_ean=contract.paying_ean or "",
-        further_services=contract.further_services or "", goals=contract.goals or "",
-        price_regulation=contract.price_regulation or "", duration_months=contract.duration_months,
-        review_date=contract.review_date, absence_rules=contract.absence_rules or "",
-        documentation_duties=contract.documentation_duties or "", data_processing=contract.data_processing or "",
-        framework_reference=contract.framework_reference or "",
-        lines=[contracts.LineInput(line.description, line.unit, line.unit_price, line.quantity, line.supplement)
-               for line in contract.lines])
-    return replace(data, **changes)
-
-
-def line(unit: str, price: str, quantity: str = "1", description: str | None = None) -> contracts.LineInput:
-    return contracts.LineInput(description or f"Takst pr. {unit}", unit, Decimal(price), Decimal(quantity))
 
 
 def snapshot(contract_id: int) -> dict:
@@ -200,27 +72,8 @@ def snapshot(contract_id: int) -> dict:
     return row
 
 
-def place_in_stage(case: PurchaseCase, stage: Stage) -> None:
-    """Move a case to a stage directly (the stages after approval have no screens yet)."""
-    now = datetime.now(UTC)
-    db.session.execute(update(StageVisit).where(StageVisit.case_id == case.id, StageVisit.left_at.is_(None))
-                       .values(left_at=now))
-    db.session.add(StageVisit(case_id=case.id, stage=stage, entered_at=now))
-    case.stage, case.stage_entered_at = stage, now
-    db.session.commit()
-
-
 def events_of(contract: ContractVersion) -> list[tuple[str, int, str | None]]:
     return [(e.action, e.actor_id, e.reason) for e in contracts.history([contract.id])]
-
-
-def pdf_text(body: bytes) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(body)).pages)
-
-
-def flat(text: str) -> str:
-    """Text without any whitespace, so that words wrapped over lines still match."""
-    return re.sub(r"\s+", "", text)
 
 
 def web_post(make_client, login: str, url: str, data: dict, token_page: str):
@@ -302,23 +155,6 @@ def test_only_procurement_and_economy_on_the_case_edit_in_stage_terms(app, staff
             contracts.save_terms(case, contract, staff[login], None, terms_of(contract, payment_days=7))
         db.session.rollback()
     assert snapshot(contract.id) == before
-
-
-def terms_form(contract: ContractVersion, **changes) -> dict:
-    data = {"version": str(contract.version), "acting_municipality": contract.acting_municipality,
-            "acting_ean": contract.acting_ean or "", "acting_contact": contract.acting_contact or "",
-            "paying_municipality": contract.paying_municipality, "paying_ean": contract.paying_ean or "",
-            "supplier_contact": contract.supplier_contact or "", "primary_service": contract.primary_service,
-            "further_services": contract.further_services or "", "price_regulation": contract.price_regulation,
-            "payment_terms": contract.payment_terms, "payment_days": str(contract.payment_days),
-            "start_date": contract.start_date.strftime("%d-%m-%Y"), "duration_months": "24", "review_date": "",
-            "notice_months": str(contract.notice_months), "absence_rules": contract.absence_rules or "",
-            "documentation_duties": contract.documentation_duties or "", "goals": contract.goals or "",
-            "data_processing": contract.data_processing or "", "framework_reference": "",
-            "lines-0-description": "Døgntakst", "lines-0-unit": "døgn", "lines-0-unit_price": "2.450,50",
-            "lines-0-quantity": "1"}
-    data.update(changes)
-    return data
 
 
 def test_terms_page_saves_for_procurement_and_refuses_others(app, staff, make_client, request_ctx):
@@ -1053,25 +889,7 @@ PAYLOADS = {
     "inline": '<p style="background:url(http://127.0.0.1:9/bg.png)">x</p>',
     "object": '<object data="file:///etc/passwd"></object>',
 }
-
-
-@pytest.fixture
-def fetched(monkeypatch):
-    """Every URL WeasyPrint asks the fetcher for, with whether it was served."""
-    calls: list[tuple[str, bool]] = []
-    original = StaticOnlyFetcher.fetch
-
-    def spy(self, url, headers=None):
-        try:
-            response = original(self, url, headers)
-        except Exception:
-            calls.append((url, False))
-            raise
-        calls.append((url, True))
-        return response
-
-    monkeypatch.setattr(pdf_module.StaticOnlyFetcher, "fetch", spy)
-    return calls
+# The `fetched` fixture (tests/support/pdf.py) lists every URL WeasyPrint asked the fetcher for.
 
 
 def test_markup_in_every_free_text_field_is_printed_as_text_and_fetches_nothing(app, staff, request_ctx, fetched):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import itertools
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import csrf_token
-from tests.factories import make_case
+from tests.conftest import csrf_token, version_on
+from tests.support.dialogue import GOAL, OFFERS, TODAY, build_dialogue_case, reply, save_requirement, send
 from tests.test_mail import Collector, free_port
 from workflow.models import (
     AuditEvent,
@@ -36,128 +35,23 @@ from workflow.process import Event, Stage
 from workflow.services import (
     ServiceError,
     StaleEdit,
-    cases,
     dialogue,
     mail,
-    needs,
-    registry,
     settings,
-    shortlist,
     transitions,
 )
-from workflow.services.registry import OfferInput, SupplierInput
 
-TODAY = date.today()  # the pages use date.today(); the services get the day passed in
 YESTERDAY = TODAY - timedelta(days=1)
-FRESH = TODAY - timedelta(days=30)
 
-CITIZEN = "Karoline Testesen"
-CPR = "0101901234"
 # Everything that identifies the citizen: the CPR number in every spelling, the birth date, the name and the
 # address written in the assessment (which must stay with the municipality).
 IDENTIFIERS = ("0101901234", "010190-1234", "010190", "01-01-1990", "01.01.1990", "1990-01-01", "1. januar 1990",
                "karoline", "testesen", "testvej", "2100 københavn")
-GOAL = "Handler selv ind en gang om ugen"
-WISHES = f"{CITIZEN} ønsker at bo tæt på sin søster; bor nu på Testvej 12, 2100 København Ø"
-
-# (offer name, supplier name, e-mail, list price a day)
-OFFERS = (("Solhøj", "Solhøj ApS", "tilbud@solhoej.example", "2500.00"),
-          ("Egely", "Egely Fonden", "kontakt@egely.example", "2400.00"),
-          ("Bakkely", "Bakkely A/S", "svar@bakkely.example", "2600.00"))
 LINK = re.compile(r"https?://[^/\s]+/reply/([A-Za-z0-9_-]{20,})")
 DECLINED_SUBJECT = "Jeres svar på vores henvendelse"
-_cvrs = itertools.count(31000001)
 
 
-# --- Building a case in the dialogue ---------------------------------------------------------------------------
-
-def assess_with_consent(case: PurchaseCase, caseworker, *, consent: bool = True) -> None:
-    """A complete assessment whose wishes and narratives name the citizen and an address (never for suppliers)."""
-    needs.save_assessment(case, cases.current_assessment(case), version=None, actor=caseworker,
-                          data=needs.AssessmentInput(
-                              support_need="high", expected_duration="2 år", wishes=WISHES, special_conditions="",
-                              required_hours_per_week=None, consent_to_contact_suppliers=consent,
-                              consent_date=date(2026, 11, 1) if consent else None, child_investigation_date=None,
-                              decision_date=date(2026, 11, 2), decided_by=caseworker,
-                              themes={"practical_tasks": (3, "Karoline skal guides i Netto på Testvej"),
-                                      "self_care": (2, "")},
-                              goals=[needs.GoalInput("develop", GOAL, "Ugentlig status")]))
-
-
-def new_offer(name: str, supplier_name: str, email: str | None, price: str, **changes) -> Offer:
-    supplier = registry.create_supplier(SupplierInput(
-        cvr=str(next(_cvrs)), name=supplier_name, supplier_type="privat", contact_email=email or ""))
-    values = {"key": f"K-{name}", "name": name, "municipality": "101", "list_price": Decimal(price),
-              "price_unit": "døgn", "price_effective_from": date(2026, 1, 1), "approval_status": "approved",
-              "data_updated_on": FRESH, "legal_bases": ["SEL-108"], "target_groups": ["intellectual_disability"],
-              "service_types": ["residence", "socio_educational_support"], "places": 10, "vacancies": 2,
-              "approved_on": date(2019, 3, 15)}
-    values.update(changes)
-    return registry.create_offer(supplier, OfferInput(**values), TODAY)
-
-
-def build_dialogue_case(staff, *, consent: bool = True, to_dialogue: bool = True, legal_basis: str = "SEL-108",
-                        name: str = CITIZEN, cpr: str = CPR, offers=OFFERS):
-    """A caseworker's case with procurement and economy on it, assessed, three offers shortlisted, in the dialogue."""
-    from workflow.extensions import db
-
-    case = make_case(staff.caseworker, legal_basis=legal_basis, procurement=staff.procurement,
-                     economy=staff.economy, name=name, cpr=cpr)
-    assess_with_consent(case, staff.caseworker, consent=consent)
-    transitions.take_step(case, Event.COMPLETE_ASSESSMENT, staff.caseworker)
-    made = []
-    for offer_name, supplier_name, email, price in offers:
-        offer = new_offer(offer_name, supplier_name, email, price,
-                          legal_bases=sorted({"SEL-108", legal_basis}))
-        shortlist.add(case, offer, staff.caseworker, "Relevant tilbud")
-        made.append(offer)
-    if to_dialogue:
-        transitions.take_step(case, Event.START_DIALOGUE, staff.caseworker)
-    db.session.commit()
-    return SimpleNamespace(case=case, offers={offer.name: offer for offer in made})
-
-
-def save_requirement(case: PurchaseCase, actor, **changes) -> Requirement:
-    from workflow.extensions import db
-
-    draft = dialogue.draft_requirement(case, TODAY)
-    values = {"age_band_text": draft.age_band, "functional_summary": draft.functional_summary,
-              "support_need": draft.support_need, "goals": draft.goals, "services": draft.services,
-              "hours_per_week": draft.hours_per_week, "desired_start": draft.desired_start,
-              "special_conditions": draft.special_conditions or ""}
-    values.update(changes)
-    saved = dialogue.save_requirement(case, actor, None, today=TODAY, **values)
-    db.session.commit()
-    return saved
-
-
-def send(app, case: PurchaseCase, actor, offer_ids=None, *, sealed: bool = False, deadline: date | None = None,
-         today: date = TODAY) -> list[Inquiry]:
-    """Send through the service; the links are built as in a request to http://localhost."""
-    from workflow.extensions import db
-
-    if offer_ids is None:
-        offer_ids = [entry.offer_id for entry in shortlist.entries(case)]
-    with app.test_request_context():
-        sent = dialogue.send_inquiries(case, actor, offer_ids, deadline or dialogue.default_deadline(today),
-                                       sealed, today)
-    db.session.commit()
-    return sent
-
-
-def reply_input(price: str, *, unit: str = "døgn", quantity: str = "1", can_deliver: bool = True):
-    lines = [dialogue.PriceLineInput("Døgntakst", unit, Decimal(price), Decimal(quantity))] if can_deliver else []
-    return dialogue.ReplyInput(can_deliver=can_deliver, earliest_start=date(2027, 3, 1), lines=lines,
-                               contact_name="Lise Leverandør", contact_email="lise@leverandoer.example")
-
-
-def reply(inquiry: Inquiry, price: str, **kwargs) -> Reply:
-    from workflow.extensions import db
-
-    made = dialogue.submit_reply(inquiry, reply_input(price, **kwargs), TODAY)
-    db.session.commit()
-    return made
-
+# --- The reply page's form, as a supplier fills it in ---------------------------------------------------------
 
 def reply_form(price: str = "2.450,50", **changes) -> dict:
     data = {"can_deliver": "yes", "earliest_start": "01-03-2027", "lines-0-description": "Døgntakst",
@@ -241,10 +135,6 @@ def table_row(page: str, offer_name: str) -> str:
     rows = [row for row in page.split("<tr") if f">{offer_name}</a>" in row]
     assert len(rows) == 1, f"no single row for {offer_name}"
     return rows[0]
-
-
-def version_on(page: str) -> str:
-    return re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)
 
 
 def history(page: str) -> list[tuple[str, str]]:

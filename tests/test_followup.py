@@ -2,7 +2,7 @@
 effect of each outcome, the supplier and money side, due states, and the ending.
 
 The cases are walked to their running placement through the same services the pages use
-(tests/support/running.py, tests/test_contracts.py). Every date a rule compares with "today" is passed
+(tests/support/running.py, tests/support/contracts.py). Every date a rule compares with "today" is passed
 explicitly, except where the test is about the Copenhagen clock itself.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from tests.factories import assess, make_case
+from tests.support.contracts import CHOSEN_PRICE, approved, build_terms_case, line, place_in_stage, submitted, terms_of
 from tests.support.running import follow_up_input, running_case
-from tests.test_contracts import CHOSEN_PRICE, approved, build_terms_case, line, place_in_stage, submitted, terms_of
 from workflow import clock
 from workflow.extensions import db
 from workflow.models import (

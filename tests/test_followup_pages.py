@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.contracts import approved, build_terms_case
 from tests.support.running import running_case
-from tests.test_contracts import approved, build_terms_case
 from workflow import clock
 from workflow.extensions import db
 from workflow.models import AccessLog, CaseEnding, ContractVersion, FollowUp, PurchaseCase

@@ -17,8 +17,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.factories import make_case
+from tests.support.contracts import CITIZEN, CPR, CPR_FORMS, GOALS, MASKED_CPR, SUPPLIER
+from tests.support.pdf import flat, pdf_text
 from tests.support.running import follow_up_input, running_case
-from tests.test_contracts import CITIZEN, CPR, CPR_FORMS, GOALS, MASKED_CPR, SUPPLIER, flat, pdf_text
 from workflow import clock, i18n
 from workflow.extensions import db
 from workflow.i18n import day, level_label

@@ -1,8 +1,6 @@
 """Importing the offer registry from CSV: validation of every row, all-or-nothing writes, re-imports, the CLI."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +9,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from tests.support.offer_csv import row, to_csv
 from workflow.models import AuditEvent, Offer, OfferPrice, OfferTerm, Supplier
 from workflow.services import ServiceError, offer_import
 from workflow.services.offer_import import COLUMNS, REQUIRED_COLUMNS, apply_import, plan_import
@@ -18,35 +17,12 @@ from workflow.services.offer_import import COLUMNS, REQUIRED_COLUMNS, apply_impo
 EXAMPLE = Path(__file__).parent / "data" / "offers-example.csv"
 TODAY = date(2026, 11, 26)
 
-GOOD = {
-    "key": "TP-1", "supplier_cvr": "11111111", "supplier_name": "Lindely ApS", "supplier_ean": "5790001234567",
-    "supplier_type": "privat", "offer_name": "Lindely Botilbud", "address": "Lindevej 4, 8000 Aarhus C",
-    "municipality_code": "751", "legal_bases": "SEL-108|SEL-85", "target_groups": "autism",
-    "service_types": "residence|training", "places": "24", "vacancies": "2", "list_price": "2.450,00",
-    "price_unit": "døgn", "price_effective_from": "01-01-2026", "approval_status": "godkendt",
-    "approved_on": "15-03-2019", "framework_agreement": "ja", "framework_name": "Rammeaftale Midt",
-    "data_updated_on": "2026-11-01", "quality_note": "Ingen anmærkninger",
-}
-
-
-def row(**changes) -> dict:
-    return {**GOOD, **changes}
-
 
 def three_rows(**changes) -> list[dict]:
     """Good rows on lines 2 and 4 around the row under test on line 3."""
     return [row(key="TP-1"), row(**{"key": "TP-2", **changes}),
             row(key="TP-3", supplier_cvr="22222222", supplier_name="Aalborg Kommune", supplier_ean="",
                 supplier_type="kommunal")]
-
-
-def to_csv(rows: list[dict], delimiter: str = ";", columns=COLUMNS) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(columns)
-    for values in rows:
-        writer.writerow([values.get(name, "") for name in columns])
-    return out.getvalue()
 
 
 def plan(text: str):

@@ -5,7 +5,8 @@ the contract summary (a draft and the final one), the follow-up report of a runn
 and the portfolio report. Each payload must be in the extracted text as typed, markup characters and all
 (escaped, not dropped), and WeasyPrint must have asked the fetcher for nothing but the app's own static
 files: a payload written unescaped would show as a request for `x`, 127.0.0.1:9, file:///etc/passwd or a
-data: URL (workflow/pdf.py refuses those anyway; tests/test_contracts.py tests the fetcher itself).
+data: URL (workflow/pdf.py refuses those anyway; tests/test_contracts.py tests the fetcher itself). The
+`fetched` fixture (tests/support/pdf.py) lists what was asked for.
 The CSV and XLSX exports must neutralise every text cell a spreadsheet would read as a formula.
 """
 from __future__ import annotations
@@ -19,22 +20,16 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.support.pdf import pdf_text
 from tests.support.xss import FORMULAS, PAYLOADS, World, seed_world
 from workflow import clock
-from workflow import pdf as pdf_module
 from workflow.extensions import db
 from workflow.models import PurchaseCase
-from workflow.pdf import STATIC_BASE, StaticOnlyFetcher, html_to_pdf
+from workflow.pdf import STATIC_BASE, html_to_pdf
 from workflow.services import contract_pdf, contracts, followup_pdf
 from workflow.services.portfolio_export import FORMULA_STARTS, neutralise
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("outbox")]
 
 
 @pytest.fixture
@@ -51,25 +46,6 @@ def world_archived(app, staff):
         yield seed_world(staff, render=lambda case, contract: contract_pdf.render(case, contract, draft=False))
 
 
-@pytest.fixture
-def fetched(monkeypatch) -> list[tuple[str, bool]]:
-    """Every URL WeasyPrint asks the fetcher for, with whether it was served."""
-    calls: list[tuple[str, bool]] = []
-    original = StaticOnlyFetcher.fetch
-
-    def spy(self, url, headers=None):
-        try:
-            response = original(self, url, headers)
-        except Exception:
-            calls.append((url, False))
-            raise
-        calls.append((url, True))
-        return response
-
-    monkeypatch.setattr(pdf_module.StaticOnlyFetcher, "fetch", spy)
-    return calls
-
-
 def printed(text: str) -> str:
     """The visible ASCII of a text: what pypdf reliably extracts from WeasyPrint's PDFs.
 
@@ -79,10 +55,6 @@ def printed(text: str) -> str:
     markup characters (< > " ' = / &) are ASCII, so they are all compared.
     """
     return "".join(char for char in text if "!" <= char <= "~")
-
-
-def pdf_text(body: bytes) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(body)).pages)
 
 
 def missing(body: bytes, world: World, names: list[str]) -> list[str]:

@@ -10,9 +10,9 @@ import time_machine
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from tests.support.contracts import CITIZEN, CPR
 from tests.support.running import running_case
 from tests.support.smtp import smtp_server, use_server
-from tests.test_contracts import CITIZEN, CPR
 from workflow import clock
 from workflow.extensions import db
 from workflow.models import FollowUp, PurchaseCase, ReminderSent, Setting

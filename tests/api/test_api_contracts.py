@@ -1,6 +1,6 @@
 """The contracts resource: drafting the terms, saving them, four-eyes approval and the PDF summary.
 
-The cases are built to stage 4 with test_contracts.py's build_terms_case; from there everything goes through
+The cases are built to stage 4 with build_terms_case (tests/support/contracts.py); from there everything goes through
 the API. Only the approval in the first test renders a real PDF (the others are refused before it, or stub it).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from tests.test_contracts import TODAY, build_terms_case, make_manager
+from tests.support.contracts import TODAY, build_terms_case, make_manager
 from workflow.models import AccessLog, ContractVersion, PurchaseCase
 from workflow.process import Stage
 from workflow.services import contract_pdf, contracts

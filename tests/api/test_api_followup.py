@@ -14,8 +14,8 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from tests.support.contracts import CPR, build_terms_case
 from tests.support.running import running_case
-from tests.test_contracts import CPR, build_terms_case
 from workflow import clock
 from workflow.extensions import db
 from workflow.models import AccessLog, FollowUp, PurchaseCase

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, exc, func, select, text, update
 
-from tests.test_contracts import build_terms_case, submitted
+from tests.support.contracts import build_terms_case, submitted
 from workflow.models import AccessLog, ApprovalEvent, AuditEvent
 from workflow.models.audit import AppendOnlyError
 from workflow.services import cases

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from tests.conftest import csrf_token
-from tests.test_contracts import build_terms_case, draft_contract, reviewed, terms_form, terms_of
-from tests.test_contracts import line as price_line
-from tests.test_dialogue import build_dialogue_case, csrf_token_from, reply, save_requirement, send, version_on
-from tests.test_offer_import import row, to_csv
+from tests.conftest import csrf_token, version_on
+from tests.support.contracts import build_terms_case, draft_contract, reviewed, terms_form, terms_of
+from tests.support.contracts import line as price_line
+from tests.support.dialogue import build_dialogue_case, reply, save_requirement, send
+from tests.support.offer_csv import row, to_csv
 from workflow import pdf as pdf_module
 from workflow.extensions import db
 from workflow.models import (
@@ -40,6 +40,8 @@ from workflow.models import (
 )
 from workflow.process import Stage
 from workflow.services import contracts, dialogue, mail, offer_import, registry
+
+pytestmark = pytest.mark.usefixtures("outbox")
 
 TODAY = date.today()
 IMPORT_DAY = date(2026, 11, 26)
@@ -122,20 +124,6 @@ def count(model, *where) -> int:
 
 def files_under(folder: Path) -> set[Path]:
     return {path for path in folder.rglob("*") if path.is_file()}
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    """Mail goes into this test's own outbox folder."""
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
-    return tmp_path / "outbox"
-
-
-@pytest.fixture
-def request_ctx(app, db):
-    with app.test_request_context():
-        yield
 
 
 @pytest.fixture
@@ -545,9 +533,9 @@ def test_a_choice_whose_commit_fails_tells_no_supplier(app, staff, request_ctx, 
 
     buyer = make_client("procurement")
     url = f"/cases/{case_id}/dialogue/comparison"
-    page = buyer.get(url).get_data(as_text=True)
-    form = {"csrf_token": csrf_token_from(page), "version": version_on(page), "inquiry_id": str(chosen_id),
-            "justification": "Billigst"}
+    shown = buyer.get(url)
+    form = {"csrf_token": csrf_token(shown), "version": version_on(shown.get_data(as_text=True)),
+            "inquiry_id": str(chosen_id), "justification": "Billigst"}
     before = database_rows()
     with failing_commit():
         assert_error_page(buyer.post(url, data=form))

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tests.factories import make_case
-from tests.reliability.test_migrations import app_on, fresh_database, schema_objects
+from tests.support.databases import app_on, fresh_database, schema_objects
 from workflow import demo
 from workflow.extensions import db
 from workflow.maintenance import backup

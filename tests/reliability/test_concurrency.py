@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -16,8 +17,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tests.factories import make_case, to_market_scan
+from tests.support.contracts import build_terms_case, registry_offer
 from tests.support.gunicorn import Browser, Servers, at_once
-from tests.test_contracts import _offer, build_terms_case
 from workflow.extensions import db
 from workflow.models import AccessLog, AuditEvent, CaseComment, ContractVersion, PurchaseCase, ShortlistEntry
 from workflow.services import contracts
@@ -81,15 +82,22 @@ def winner(responses, values) -> str:
     return next(value for response, value in zip(responses, values, strict=True) if response.status_code == SAVED)
 
 
+def races(pair, login: str, page: str, field: str, values_in) -> Iterator[tuple[int, str, int]]:
+    """ROUNDS races of `login`, signed in on both servers of the pair, over `field` of the form on `page`;
+    values_in(round) gives the two values. Yields the round, the value that was saved (the other was refused)
+    and the version both read."""
+    first, second = (Browser(server.ready()).sign_in(login) for server in pair)
+    for round_ in range(ROUNDS):
+        values = values_in(round_)
+        version, responses = race(first, second, page, field, values)
+        yield round_, winner(responses, values), version
+
+
 def test_the_same_case_saved_on_two_servers_at_once_keeps_one_and_refuses_the_other(app, staff, servers):
     a, b = two_servers(servers)
     case = make_case(staff.caseworker)
-    first, second = Browser(a.ready()).sign_in("caseworker"), Browser(b.ready()).sign_in("caseworker")
-    page = f"/cases/{case.id}/details"
-    for round_ in range(ROUNDS):
-        values = (f"{500_000 + round_ * 10 + 1}", f"{500_000 + round_ * 10 + 2}")
-        version, responses = race(first, second, page, "budget_frame", values)
-        saved = winner(responses, values)
+    for round_, saved, version in races((a, b), "caseworker", f"/cases/{case.id}/details", "budget_frame",
+                                        lambda n: (f"{500_000 + n * 10 + 1}", f"{500_000 + n * 10 + 2}")):
         stored = fresh(PurchaseCase, case.id)
         assert stored.budget_frame == Decimal(saved), round_
         assert stored.version == version + 1, round_
@@ -102,12 +110,8 @@ def test_the_same_contract_terms_saved_on_two_servers_at_once_keep_one_price(app
     case = build_terms_case(app, staff)
     contract = contracts.draft_from_choice(case, staff.procurement, case.desired_start)
     db.session.commit()
-    first, second = Browser(a.ready()).sign_in("procurement"), Browser(b.ready()).sign_in("procurement")
-    page = f"/cases/{case.id}/contract"
-    for round_ in range(ROUNDS):
-        values = (f"{2_000 + round_},25", f"{2_000 + round_},75")
-        version, responses = race(first, second, page, "lines-0-unit_price", values)
-        saved = winner(responses, values)
+    for round_, saved, version in races((a, b), "procurement", f"/cases/{case.id}/contract", "lines-0-unit_price",
+                                        lambda n: (f"{2_000 + n},25", f"{2_000 + n},75")):
         stored = fresh(ContractVersion, contract.id)
         assert [line.unit_price for line in stored.lines] == [Decimal(saved.replace(",", "."))], round_
         assert stored.version == version + 1, round_
@@ -149,7 +153,7 @@ def overtaken(post, meanwhile):
 def shortlist_case(staff):
     case = make_case(staff.caseworker, procurement=staff.procurement)
     to_market_scan(case, staff.caseworker)
-    offer = _offer("Solhøj", "Solhøj ApS", Decimal("2450.00"))
+    offer = registry_offer("Solhøj", "Solhøj ApS", Decimal("2450.00"))
     db.session.commit()
     return case, offer
 

@@ -21,7 +21,6 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -46,9 +45,9 @@ from wtforms.csrf.core import CSRFTokenField
 
 from tests.conftest import PASSWORD, Client, csrf_token, is_api
 from tests.factories import make_case
-from tests.support.running import follow_up_input, running_case
-from tests.test_contracts import build_terms_case
-from tests.test_dialogue import build_dialogue_case, new_offer, save_requirement, send
+from tests.support.contracts import build_terms_case, draft_contract, submitted
+from tests.support.dialogue import build_dialogue_case, new_offer, reply, save_requirement, send
+from tests.support.running import approved_case, follow_up_input, running_case
 from workflow import clock
 from workflow.admin.forms import (
     AccessExtractDownloadForm,
@@ -79,9 +78,9 @@ from workflow.market.forms import ShortlistAddForm, ShortlistNoteForm, Shortlist
 from workflow.models import FollowUp, ShortlistEntry
 from workflow.offers.forms import ImportForm, OfferForm, SupplierForm
 from workflow.process import Event, Stage
-from workflow.services import access_extract, api_tokens, contracts, dialogue, followup, offer_import, passwords
+from workflow.services import access_extract, api_tokens, followup, offer_import, passwords
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("outbox")]
 
 TODAY = date.today()
 EXAMPLES = 50  # per route; about 2,100 in all
@@ -116,11 +115,8 @@ def _dialogue(app, staff) -> dict:
     save_requirement(built.case, staff.procurement)
     offers = list(built.offers.values())
     asked = send(app, built.case, staff.procurement, [offers[0].id, offers[1].id])
-    dialogue.submit_reply(asked[0], dialogue.ReplyInput(
-        can_deliver=True, earliest_start=TODAY + timedelta(days=60),
-        lines=[dialogue.PriceLineInput("Døgntakst", "døgn", Decimal("2400"), Decimal(1))],
-        additional_services="", conditions="", contact_name="Lise", contact_email="lise@leverandoer.example",
-        contact_phone=""), TODAY)
+    reply(asked[0], "2400", earliest_start=TODAY + timedelta(days=60), additional_services="", conditions="",
+          contact_name="Lise", contact_phone="")
     asked[1].token_hash = hashlib.sha256(REPLY_TOKEN.encode()).hexdigest()
     _db.session.commit()
     return {"case_id": built.case.id, "inquiry_id": asked[0].id, "token": REPLY_TOKEN}
@@ -132,32 +128,18 @@ def _terms(app, staff) -> dict:
 
 def _draft(app, staff) -> dict:
     case = build_terms_case(app, staff)
-    contracts.draft_from_choice(case, staff.procurement, TODAY)
-    _db.session.commit()
+    draft_contract(case, staff)
     return {"case_id": case.id}
 
 
 def _submitted(app, staff) -> dict:
     case = build_terms_case(app, staff)
-    contract = contracts.draft_from_choice(case, staff.procurement, TODAY)
-    contracts.submit(case, contract, staff.procurement)
-    _db.session.commit()
+    submitted(case, staff)
     return {"case_id": case.id}
-
-
-def _unrendered(case, contract) -> bytes:
-    return b"%PDF-1.7 not rendered for fuzzing"
 
 
 def _delivery(app, staff) -> dict:
-    case = build_terms_case(app, staff)
-    contract = contracts.draft_from_choice(case, staff.procurement, TODAY)
-    contracts.submit(case, contract, staff.procurement)
-    contracts.review(case, contract, staff.economy)
-    contracts.approve(case, contract, staff.manager, render=_unrendered)
-    _db.session.commit()
-    assert case.stage == Stage.DELIVERY
-    return {"case_id": case.id}
+    return {"case_id": approved_case(app, staff, TODAY).id}
 
 
 def _running(app, staff) -> dict:
@@ -703,12 +685,6 @@ class Poster:
 
 def _shown(pairs: list[tuple[str, object]]) -> str:
     return repr([(name[:60], value if isinstance(value, FileUpload) else str(value)[:80]) for name, value in pairs])
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
 
 
 _hashes: dict[str, str] = {}

@@ -3,7 +3,7 @@
 Pages read their forms through WTForms, which takes only the fields a form declares, and nothing in the code
 copies a request into a model (no populate_obj, no **request.form: checked first). The API's schemas refuse
 unknown fields (unknown=RAISE) with 422, at the top and in nested objects. Both are tried for every write of
-the app map: the world of test_access_matrix.py is built, and each write is sent once by a user allowed to
+the app map: the world of tests/support/unit_world.py is built, and each write is sent once by a user allowed to
 send it, with its form as that user is shown it (or a body valid for its schema) plus the extra fields:
 `id`, `stage`, `status`, `version`, `unit_id`, `owner_id`, `citizen_id`, `case_id`, `cpr`, `approved_by_id`,
 `created_at`, `annual_cost`, `role`, `is_admin`, `approval_limit` and more, each with a value no legitimate
@@ -25,21 +25,9 @@ from werkzeug.datastructures import MultiDict
 
 from tests.conftest import PASSWORD, is_api
 from tests.factories import make_case, to_market_scan
-from tests.reliability.test_access_matrix import (
-    CONTROL,
-    OWN,
-    Caller,
-    WriteWatch,
-    arguments,
-    build_world,
-    key,
-    make_offers,
-    may,
-    sample,
-    survey,
-    unit_staff,
-    writes,
-)
+from tests.support.app_map import CONTROL, Caller, arguments, key, may, sample, survey, writes
+from tests.support.unit_world import OWN, build_world, make_offers, unit_staff
+from tests.support.write_watch import WriteWatch
 from workflow.extensions import db
 from workflow.models import Role, User
 from workflow.services import shortlist

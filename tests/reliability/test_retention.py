@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 
 from tests.factories import assess, make_case, next_cpr
 from tests.support.api import ApiClient
+from tests.support.contracts import CPR, approved, build_terms_case
+from tests.support.pdf import flat, pdf_text
 from tests.support.running import follow_up_input
-from tests.test_contracts import CPR, approved, build_terms_case, flat, pdf_text
 from workflow import cpr as cpr_rules
 from workflow.extensions import db
 from workflow.models import AuditEvent, Citizen, ContractVersion, PurchaseCase
@@ -27,18 +28,14 @@ from workflow.pdf import RenderTimeout
 from workflow.process import Event, Stage
 from workflow.services import cases, contracts, dialogue, followup, retention, settings, transitions
 
+pytestmark = pytest.mark.usefixtures("outbox")
+
 STARTED = date(2026, 2, 2)
 HELD = date(2026, 5, 4)
 ENDED = date(2026, 7, 31)
 LONG_AGO = datetime(2019, 6, 1, 10, 0, tzinfo=UTC)           # more than the default 5 years before any test day
 SECRET_WORDS = ("Karl", "Kontraktsen", "Sofie", "Ebbe", "Ældresen")   # the names in the texts written below
 APPEND_ONLY = ("audit_events", "access_log", "approval_events")
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
 
 
 # --- Building and closing cases --------------------------------------------------------------------------------
