@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import csrf_token, version_on
-from tests.support.dialogue import GOAL, OFFERS, TODAY, build_dialogue_case, reply, save_requirement, send
+from tests.support.dialogue import GOAL, LINK, OFFERS, TODAY, build_dialogue_case, reply, save_requirement, send
 from tests.test_mail import Collector, free_port
 from workflow.models import (
     AuditEvent,
@@ -47,7 +47,6 @@ YESTERDAY = TODAY - timedelta(days=1)
 # address written in the assessment (which must stay with the municipality).
 IDENTIFIERS = ("0101901234", "010190-1234", "010190", "01-01-1990", "01.01.1990", "1990-01-01", "1. januar 1990",
                "karoline", "testesen", "testvej", "2100 københavn")
-LINK = re.compile(r"https?://[^/\s]+/reply/([A-Za-z0-9_-]{20,})")
 DECLINED_SUBJECT = "Jeres svar på vores henvendelse"
 
 

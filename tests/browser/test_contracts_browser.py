@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import assert_accessible, fresh, open_as, sign_in
 from tests.conftest import PASSWORD
-from tests.test_contracts import build_terms_case, make_manager
+from tests.support.contracts import build_terms_case, make_manager
 from workflow.models import ContractVersion, PurchaseCase
 from workflow.process import Stage
 from workflow.services import contracts

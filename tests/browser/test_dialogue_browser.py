@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import assert_accessible, new_page, sign_in
 from tests.conftest import PASSWORD
-from tests.test_dialogue import LINK, build_dialogue_case, reply, save_requirement, send
+from tests.support.dialogue import LINK, build_dialogue_case, reply, save_requirement, send
 from workflow.models import Choice, Inquiry, PurchaseCase, Reply
 from workflow.process import Stage
 from workflow.services import mail

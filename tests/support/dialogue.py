@@ -8,6 +8,7 @@ the same steps.
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -33,6 +34,9 @@ OFFERS = (("Solhøj", "Solhøj ApS", "tilbud@solhoej.example", "2500.00"),
           ("Bakkely", "Bakkely A/S", "svar@bakkely.example", "2600.00"))
 _cvrs = itertools.count(31000001)
 
+
+# The supplier's secret link in an inquiry mail.
+LINK = re.compile(r"https?://[^/\s]+/reply/([A-Za-z0-9_-]{20,})")
 
 def assess_with_consent(case: PurchaseCase, caseworker, *, consent: bool = True) -> None:
     """A complete assessment whose wishes and narratives name the citizen and an address (never for suppliers)."""
