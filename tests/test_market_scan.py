@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.factories import make_case, to_market_scan
 from workflow.models import (
@@ -25,7 +25,7 @@ from workflow.models import (
     Supplier,
 )
 from workflow.process import Event, Stage
-from workflow.services import registry, settings, shortlist, transitions
+from workflow.services import market_scan, registry, settings, shortlist, transitions
 from workflow.services.market_scan import CaseNeeds, ScanFilters, annual_cost, run_scan
 from workflow.services.registry import OfferInput, SupplierInput
 
@@ -795,3 +795,57 @@ def test_an_upload_that_is_not_text_is_refused(db, staff, make_client):
     assert response.status_code == 200
     assert "form-error-message" in response.get_data(as_text=True)
     assert count(db, OfferImport) == 0
+
+
+# --- 11. The page's cost does not grow with the offers --------------------------------------------------------
+
+def queries_of_scan_page(db, client, case) -> int:
+    """SQL statements of one GET of the case's market scan (after one before it, as every later request finds)."""
+    url = f"/cases/{case.id}/market-scan"
+    assert client.get(url).status_code == 200
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def add_varied_offers(db, case, staff, start: int, stop: int) -> None:
+    """Offers of their own suppliers, places, units, approvals and ages; every third on the shortlist."""
+    for number in range(start, stop):
+        offer = new_offer(new_supplier(f"Leverandør {number}"), f"offer {number}",
+                          municipality=("101", "751", "851")[number % 3], unit=("døgn", "måned", "time")[number % 3],
+                          price=str(1000 + 100 * number), approval=("approved", "pending")[number % 2],
+                          updated=date(2025, 1 + number % 12, 1), vacancies=number % 2, framework=number % 5 == 0)
+        if number % 3 == 0:
+            shortlist.add(case, offer, staff.caseworker)
+    db.session.commit()
+
+
+def test_the_scan_page_makes_as_many_queries_for_twenty_offers_as_for_two(db, staff, make_client, scan_case):
+    client = make_client("caseworker")
+    add_varied_offers(db, scan_case, staff, 0, 2)
+    few = queries_of_scan_page(db, client, scan_case)
+    add_varied_offers(db, scan_case, staff, 2, 20)
+    page = client.get(f"/cases/{scan_case.id}/market-scan").get_data(as_text=True)
+    assert page.count('class="scan-row"') == 20
+    assert queries_of_scan_page(db, client, scan_case) == few
+
+
+def test_the_best_offers_are_the_first_of_the_whole_ranking(db, staff, scan_case):
+    add_varied_offers(db, scan_case, staff, 0, 12)
+    filters = ScanFilters(legal_basis="SEL-108")
+    everything = run_scan(scan_case, needs(), filters, TODAY)
+    best = market_scan.scan(scan_case, needs(), filters, TODAY, best=5)
+    assert best.total == len(everything) == 12
+    with force_locale("en"):
+        described = [[(row.offer_name, row.score, row.shortlisted, row.annual_cost, [str(w) for w in row.warnings],
+                       [(part.key, part.points, part.reason) for part in row.parts]) for row in rows]
+                     for rows in (best.rows, everything[:5])]
+    assert described[0] == described[1]

@@ -12,6 +12,7 @@ from workflow.cases.loading import load_case, load_of_case
 from workflow.extensions import db
 from workflow.forms import parse_money
 from workflow.market.forms import ShortlistAddForm, ShortlistNoteForm, ShortlistRemoveForm
+from workflow.market.texts import ScanTexts
 from workflow.models import Offer, ShortlistEntry
 from workflow.security import STAFF, restrict_blueprint
 from workflow.services import ServiceError, cases, market_scan, shortlist
@@ -52,6 +53,8 @@ def _needs(case, filters) -> market_scan.CaseNeeds:
         wanted_services=filters.service_types or list(legal_basis.BY_CODE[case.legal_basis].typical_services))
 
 
+SHOWN = 100   # the best offers the page lists; the heading says how many fit
+
 SCAN_FILTERS = ("legal_basis", "target_group", "service", "vacancy", "approved", "framework", "max_km", "max_annual",
                 "sort")
 
@@ -66,15 +69,18 @@ def _scan_args() -> dict[str, list[str]]:
 def scan(case_id: int):
     case = load_case(case_id)
     filters = _filters(case)
-    rows = market_scan.run_scan(case, _needs(case, filters), filters, date.today())
-    cases.log_access(current_user, case, "market_scan.view", "Markedsafdækning")
-    db.session.commit()
-    return render_template(
-        "market/scan.html", case=case, rows=rows[:100], total=len(rows), filters=filters,
+    found = market_scan.scan(case, _needs(case, filters), filters, date.today(), best=SHOWN)
+    page = render_template(
+        "market/scan.html", case=case, rows=found.rows, total=found.total, filters=filters, texts=ScanTexts(),
         entries=shortlist.entries(case), can_edit=case.can_edit_shortlist(current_user),
         add_form=ShortlistAddForm(), note_form=ShortlistNoteForm(), remove_form=ShortlistRemoveForm(),
         scan_args=_scan_args(),
         legal_basis_options=legal_basis.choices(), target_groups=TARGET_GROUPS, service_types=SERVICE_TYPES)
+    # Logged and committed once the page is made, before it is sent: the log row's write holds SQLite's lock
+    # only until the commit right after it, and the commit does not expire the case the template reads.
+    cases.log_access(current_user, case, "market_scan.view", "Markedsafdækning")
+    db.session.commit()
+    return page
 
 
 def _back(case):
