@@ -8,11 +8,14 @@ from sqlalchemy.orm import joinedload
 from workflow.extensions import db
 from workflow.models import PurchaseCase
 
+# The case with its citizen, unit and people, in one query. Loader options are immutable: built once, not on
+# every request.
+_WITH_PEOPLE = (joinedload(PurchaseCase.citizen), joinedload(PurchaseCase.unit), joinedload(PurchaseCase.owner),
+                joinedload(PurchaseCase.procurement), joinedload(PurchaseCase.economy))
+
 
 def load_case(case_id: int) -> PurchaseCase:
-    case = db.session.get(PurchaseCase, case_id, options=[
-        joinedload(PurchaseCase.citizen), joinedload(PurchaseCase.unit), joinedload(PurchaseCase.owner),
-        joinedload(PurchaseCase.procurement), joinedload(PurchaseCase.economy)])
+    case = db.session.get(PurchaseCase, case_id, options=_WITH_PEOPLE)
     if case is None or not case.can_view(current_user):
         abort(404)
     return case

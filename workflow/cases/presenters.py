@@ -9,17 +9,17 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from workflow import clock
 from workflow.extensions import db
 from workflow.i18n import legal_basis_label
-from workflow.models import AuditEvent, CaseComment, NeedsAssessment, PurchaseCase, Role, User
+from workflow.models import AuditEvent, CaseComment, FollowUp, NeedsAssessment, PurchaseCase, Role, User
 from workflow.municipalities import BY_CODE as MUNICIPALITIES
 from workflow.process import PROCESS_STAGES, STAGES, Stage
-from workflow.services import followup, needs, shortlist, transitions
+from workflow.services import followup, needs, settings, shortlist, transitions
 from workflow.vocabulary import TARGET_GROUP_LABELS
-from workflow.vum import LEVEL_LABELS, SUPPORT_NEED_LABELS, THEMES
+from workflow.vum import LEVEL_LABELS, SUPPORT_NEED_LABELS, THEME_LABELS, THEMES
 
 
 def caseworkers_of(unit_id: int) -> list[User]:
@@ -138,10 +138,9 @@ class CasePageView:
     assessment: NeedsAssessment | None
     themes: list
     timeline: list
-    comments: list[CaseComment]
+    comments: list          # (created_at, body, author_name), oldest first
     home_municipality: str
     age: int
-    visits: list
     shortlist: list
     open_followups: list   # (follow-up, due state) of the open follow-ups and supplier reviews
 
@@ -217,7 +216,33 @@ FIELD_LABELS = {
 }
 
 
-def _value(name: str, value, people: dict[int, str], anonymised: bool = False):
+class _Words:
+    """The history's words in the user's language, each translated once per page.
+
+    A long history repeats a few dozen labels hundreds of times, and every translation looks the locale and the
+    catalogue up anew: translated once each, the words cost nothing however long the history is."""
+
+    def __init__(self) -> None:
+        self._seen: dict = {}
+        self.yes, self.no, self.anonymised = _("yes"), _("no"), _("Anonymised")
+        self.system, self.supplier = _("The system"), _("the supplier")
+
+    def label(self, table: dict, key) -> str:
+        """The table's label for key in the user's language (the key itself when the table has none)."""
+        found = self._seen.get((id(table), key))
+        if found is None:
+            found = self._seen[id(table), key] = str(table.get(key, key))
+        return found
+
+    def step(self, source: str, target: str) -> str:
+        found = self._seen.get(("step", source, target))
+        if found is None:
+            found = self._seen["step", source, target] = _(
+                "moved the case from %(source)s to %(target)s", source=Stage(source).label, target=Stage(target).label)
+        return found
+
+
+def _value(name: str, value, people: dict[int, str], words: _Words, anonymised: bool = False):
     """A stored before/after value as a person reads it.
 
     The audit trail is append-only, so retention cannot take free text out of it: on an anonymised case, text
@@ -227,49 +252,66 @@ def _value(name: str, value, people: dict[int, str], anonymised: bool = False):
     if name.endswith("_id") and isinstance(value, int):
         return people.get(value, value)
     if name.startswith("theme:"):
-        return str(LEVEL_LABELS.get(value, value))
+        return words.label(LEVEL_LABELS, value)
     if name == "support_need":
-        return str(SUPPORT_NEED_LABELS.get(value, value))
+        return words.label(SUPPORT_NEED_LABELS, value)
     if name == "legal_basis":
         return legal_basis_label(value)
     if name == "target_group":
-        return str(TARGET_GROUP_LABELS.get(value, value))
+        return words.label(TARGET_GROUP_LABELS, value)
     if isinstance(value, bool) or value in ("True", "False"):
-        return _("yes") if value in (True, "True") else _("no")
+        return words.yes if value in (True, "True") else words.no
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         return f"{value[8:]}-{value[5:7]}-{value[:4]}"  # an ISO date
     if anonymised and isinstance(value, str) and not _FIGURE.match(value):
-        return _("Anonymised")
+        return words.anonymised
     return value
 
 
+TIMELINE_LENGTH = 200   # the latest events of the case's history
+
+
+def _people_named(events) -> dict[int, str]:
+    """The names of the people a change in the events refers to (an owner_id, a decided_by_id)."""
+    ids = {int(value) for event in events for name, pair in (event.details.get("changes") or {}).items()
+           if name.endswith("_id") for value in pair if isinstance(value, int)}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())
+
+
 def _timeline(case: PurchaseCase) -> list[dict]:
-    events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.case_id == case.id).options(selectinload(AuditEvent.actor))
-        .order_by(AuditEvent.id.desc()).limit(200)).all()
-    theme_labels = {code: label for code, label, _group in THEMES}
-    people = {user.id: user.full_name for user in db.session.scalars(select(User))}
+    """The latest events, newest first, in words. Read as plain rows (no objects to track), with the actor's
+    name joined in: the page only shows them."""
+    events = db.session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details, AuditEvent.actor_id,
+               User.full_name.label("actor_name"))
+        .outerjoin(User, User.id == AuditEvent.actor_id).where(AuditEvent.case_id == case.id)
+        .order_by(AuditEvent.id.desc()).limit(TIMELINE_LENGTH)).all()
+    people = _people_named(events)
+    words = _Words()
     anonymised = case.citizen.anonymised
     rows = []
     for event in events:
+        details = event.details
         changes = []
-        for name, (before, after) in (event.details.get("changes") or {}).items():
-            is_theme = name.startswith("theme:")
-            label = theme_labels.get(name[6:], name) if is_theme else FIELD_LABELS.get(name, name)
-            changes.append((str(label), _value(name, before, people, anonymised),
-                            _value(name, after, people, anonymised)))
-        what = str(ACTION_LABELS.get(event.action, event.action))
-        if event.action == "case.step":
-            what = _("moved the case from %(source)s to %(target)s",
-                     source=Stage(event.details["from"]).label, target=Stage(event.details["to"]).label)
-        subject = event.details.get("offer")
-        if subject and event.action.startswith(("inquiry.", "reply.", "dialogue.", "shortlist.", "negotiation.")):
+        for name, (before, after) in (details.get("changes") or {}).items():
+            is_theme = name.startswith("theme:") and name[6:] in THEME_LABELS
+            label = words.label(THEME_LABELS, name[6:]) if is_theme else words.label(FIELD_LABELS, name)
+            changes.append((label, _value(name, before, people, words, anonymised),
+                            _value(name, after, people, words, anonymised)))
+        action = event.action
+        what = words.label(ACTION_LABELS, action)
+        if action == "case.step":
+            what = words.step(details["from"], details["to"])
+        subject = details.get("offer")
+        if subject and action.startswith(("inquiry.", "reply.", "dialogue.", "shortlist.", "negotiation.")):
             what = f"{what}: {subject}"
-            if event.action == "reply.received" and event.details.get("version", 1) > 1:
-                what += " " + _("(revision %(n)s)", n=event.details["version"])
-        who = (event.actor.full_name if event.actor
-               else _("The system") if event.action in SYSTEM_ACTIONS else _("the supplier"))
-        reason = None if anonymised else event.details.get("reason")
+            if action == "reply.received" and details.get("version", 1) > 1:
+                what += " " + _("(revision %(n)s)", n=details["version"])
+        who = (event.actor_name if event.actor_id is not None
+               else words.system if action in SYSTEM_ACTIONS else words.supplier)
+        reason = None if anonymised else details.get("reason")
         rows.append({"when": event.occurred_at, "who": who, "what": what, "changes": changes, "reason": reason})
     return rows
 
@@ -278,10 +320,11 @@ def case_page(case: PurchaseCase, user: User) -> CasePageView:
     assessment = db.session.scalar(
         select(NeedsAssessment).where(NeedsAssessment.case_id == case.id, NeedsAssessment.current.is_(True))
         .options(selectinload(NeedsAssessment.themes), selectinload(NeedsAssessment.goals),
-                 selectinload(NeedsAssessment.decided_by)))
-    comments = list(db.session.scalars(
-        select(CaseComment).where(CaseComment.case_id == case.id).options(selectinload(CaseComment.author))
-        .order_by(CaseComment.id)))
+                 joinedload(NeedsAssessment.decided_by)))
+    comments = db.session.execute(
+        select(CaseComment.created_at, CaseComment.body, User.full_name.label("author_name"))
+        .join(User, User.id == CaseComment.author_id).where(CaseComment.case_id == case.id)
+        .order_by(CaseComment.id)).all()
     themes = []
     for code, label, group in THEMES:
         theme = assessment.theme(code) if assessment else None
@@ -298,14 +341,24 @@ def case_page(case: PurchaseCase, user: User) -> CasePageView:
         comments=comments,
         home_municipality=municipality.name if municipality else case.citizen.home_municipality,
         age=case.citizen.age_on(date.today()),
-        visits=transitions.stage_durations(case),
         shortlist=shortlist.entries(case),
         open_followups=_open_followups(case),
     )
 
 
 def _open_followups(case: PurchaseCase) -> list:
+    """The open follow-ups and supplier reviews (FollowUp.is_open), due first, each with its due state; the
+    held ones of a long placement are not read.
+
+    Sorted here, not by the query: with ORDER BY due_date, SQLite's planner walked the index of every open
+    follow-up (ix_follow_ups_open_due, for the task lists) in due order instead of reading this case's few rows
+    (ix_follow_ups_case_open, the portfolio's, now serves either way)."""
     if case.delivery_started_on is None:
         return []
-    today = clock.today()
-    return [(row, followup.state_of(row, today)) for row in followup.follow_ups(case) if row.is_open]
+    rows = sorted(db.session.scalars(
+        select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.held_on.is_(None),
+                               FollowUp.cancelled_on.is_(None))), key=lambda row: (row.due_date, row.id))
+    if not rows:
+        return []
+    today, soon_days = clock.today(), settings.get("followup_soon_days")
+    return [(row, followup.state_of(row, today, soon_days)) for row in rows]

@@ -130,6 +130,12 @@ def summary_document(case: PurchaseCase, *, draft: bool = False) -> tuple[bytes,
 
 
 def facts(case: PurchaseCase) -> dict:
+    # Without a version being worked on (none yet, or one in force: every running placement), current() would
+    # be the approved one and there is nothing to ask; one look at the statuses spares reading the versions.
+    if db.session.scalar(select(ContractVersion.id).where(
+            ContractVersion.case_id == case.id, ContractVersion.status.not_in(("approved", "superseded")))
+            .limit(1)) is None:
+        return {}
     contract = current(case)
     if contract is None or contract.status == "approved":
         return {}

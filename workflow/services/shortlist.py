@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from workflow.extensions import db
 from workflow.models import Offer, PurchaseCase, ShortlistEntry, User
@@ -17,8 +17,8 @@ MAX_SCORE = sum(PART_MAX.values())   # the market scan's scores go from 0 to 100
 def entries(case: PurchaseCase) -> list[ShortlistEntry]:
     return list(db.session.scalars(
         select(ShortlistEntry).where(ShortlistEntry.case_id == case.id)
-        .options(selectinload(ShortlistEntry.offer).selectinload(Offer.supplier),
-                 selectinload(ShortlistEntry.added_by))
+        .options(joinedload(ShortlistEntry.offer).joinedload(Offer.supplier),   # each one row: one query
+                 joinedload(ShortlistEntry.added_by))
         .order_by(ShortlistEntry.id)))
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import joinedload
 
 from workflow.extensions import db
 from workflow.models import LoginAttempt, User, UserSession
@@ -127,11 +128,17 @@ def end_all_sessions(user: User, reason: str) -> None:
     )
 
 
+# Every signed-in request reads its session, and next its user and the user's unit (the page header names
+# it): one query for the three, built once.
+_SESSION_BY_TOKEN = (select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
+                     .options(joinedload(UserSession.user).joinedload(User.unit)))
+
+
 def live_session(token: str | None, user_id: int) -> tuple[UserSession | None, str | None]:
     """The session behind a cookie if it is still valid, else (None, why it ended)."""
     if not token:
         return None, None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+    row = db.session.scalar(_SESSION_BY_TOKEN, {"token_hash": _hash(token)})
     if row is None or row.user_id != user_id or row.ended_at is not None:
         return None, "ended"
     now = utcnow()
