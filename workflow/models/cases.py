@@ -54,6 +54,10 @@ class Citizen(db.Model):
         return None if born is None else cpr.age_on(born, on)
 
 
+# What the case list filters or sorts by besides unit, stage and last change (see the unit indexes below).
+_LIST_COLUMNS = ("legal_basis", "owner_id", "procurement_id", "economy_id", "acute", "desired_start")
+
+
 class PurchaseCase(db.Model):
     __tablename__ = "purchase_cases"
 
@@ -87,12 +91,17 @@ class PurchaseCase(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        # The lists filter by unit or person and sort by last change; these serve them from the index.
-        Index("ix_purchase_cases_unit_changed", "unit_id", "changed_at", "id", "stage"),
-        Index("ix_purchase_cases_unit_stage_changed", "unit_id", "stage", "changed_at", "id"),
+        # The lists filter by unit or person and sort by last change; these serve them from the index. The unit's
+        # two also carry every other column the case list filters or sorts by, so that its counts and the ids of
+        # a page, however deep, are read from the index alone (workflow/services/case_list.py).
+        Index("ix_purchase_cases_unit_changed", "unit_id", "changed_at", "id", "stage", *_LIST_COLUMNS),
+        Index("ix_purchase_cases_unit_stage_changed", "unit_id", "stage", "changed_at", "id", *_LIST_COLUMNS),
         Index("ix_purchase_cases_owner_stage", "owner_id", "stage", "changed_at", "id"),
         Index("ix_purchase_cases_procurement_stage", "procurement_id", "stage", "changed_at", "id"),
         Index("ix_purchase_cases_economy_stage", "economy_id", "stage", "changed_at", "id"),
+        # The portfolio dashboard walks a unit's cases in the order of their ids (so that its look-ups in the
+        # contracts, follow-ups and stays of each case come in order) and reads these columns from the index.
+        Index("ix_purchase_cases_unit_started", "unit_id", "id", "delivery_started_on", "number"),
     )
 
     @property
@@ -187,4 +196,6 @@ class StageVisit(db.Model):
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_stage_visits_case", "case_id", "id"),)
+    __table_args__ = (Index("ix_stage_visits_case", "case_id", "id"),
+                      # The portfolio's average stays: the stays of a case that ended in a period, from the index.
+                      Index("ix_stage_visits_case_left", "case_id", "left_at", "stage", "entered_at"))

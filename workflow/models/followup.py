@@ -62,7 +62,9 @@ class FollowUp(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (Index("ix_follow_ups_case_kind", "case_id", "kind"),
-                      Index("ix_follow_ups_open_due", "held_on", "cancelled_on", "due_date"))
+                      Index("ix_follow_ups_open_due", "held_on", "cancelled_on", "due_date"),
+                      # The portfolio's counts and next follow-ups: a case's follow-ups and their dates, from the index.
+                      Index("ix_follow_ups_case_open", "case_id", "held_on", "cancelled_on", "due_date"))
 
     @property
     def is_open(self) -> bool:
