@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from sqlalchemy import event
 
 from tests.support.running import running_case
-from workflow import charts, clock
+from workflow import charts, clock, pricing
 from workflow.extensions import db
 from workflow.models import (
     CaseEnding,
@@ -602,3 +602,133 @@ def test_a_thousand_contracts_build_fast(staff, english):
     assert result.stages[0][3] == D("7.5")
     assert len(drawn["by_supplier"].rows) == 11
     assert elapsed < 2.0, elapsed
+
+
+# --- What the dashboard loads -------------------------------------------------------------------------------
+
+def count_statements(action) -> int:
+    """The SQL statements `action()` sends."""
+    seen = []
+
+    def note(*_args):
+        seen.append(1)
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return len(seen)
+
+
+def add_running_cases(staff, count: int) -> None:
+    """count more running placements in the home unit, each with an overdue follow-up, a near review date
+    and a stay that ended in the period."""
+    for _ in range(count):
+        more = add_case(staff.caseworker, started_on=date(2025, 8, 1))
+        add_contract(more, staff.procurement, supplier=f"Leverandør {next(_serials)}", cvr=f"{next(_serials):08d}",
+                     list_price="1.00", lines=[("døgn", "1.00", "1", False)], start_date=date(2025, 8, 1),
+                     review_date=date(2026, 8, 1))
+        add_follow_up(more, date(2026, 6, 1))
+        add_visit(more, Stage.NEEDS, "2025-07-01T00:00:00", "2025-07-02T00:00:00")
+    db.session.commit()
+
+
+def test_the_dashboard_page_takes_the_same_queries_for_2_or_20_more_cases(staff, data, signed_in, on_today):
+    client = signed_in("manager")
+    client.get("/reports")                                 # caches warm, as for every later request
+    add_running_cases(staff, 2)
+    few = count_statements(lambda: client.get("/reports"))
+    add_running_cases(staff, 18)
+    many = count_statements(lambda: client.get("/reports"))
+    assert few == many
+    lean = count_statements(lambda: portfolio.build(staff.manager, PortfolioFilters(None, PERIOD.period_from, TODAY),
+                                                    TODAY, contracts=False, listed=3))
+    assert lean <= 10
+
+
+def test_the_dashboard_lists_the_first_rows_and_counts_them_all(staff, data):
+    filters = PortfolioFilters(staff.manager.unit_id, PERIOD.period_from, TODAY)
+    every = portfolio.build(staff.manager, filters, TODAY)
+    lean = portfolio.build(staff.manager, filters, TODAY, contracts=False, listed=2)
+
+    assert (lean.contracts, lean.active_contracts, every.active_contracts) == ([], 5, 5)
+    for figure in ("annual_total", "list_total", "savings", "with_list_price", "by_legal_basis", "by_supplier",
+                   "by_unit", "followups_on_time", "followups_late", "followups_overdue", "followups_soon",
+                   "stages", "near_until"):
+        assert getattr(lean, figure) == getattr(every, figure), figure
+    assert lean.overdue == every.overdue[:2] and (lean.overdue_count, every.overdue_count) == (4, 4)
+    assert lean.near_dates == every.near_dates[:2] and (lean.near_count, every.near_count) == (3, 3)
+    assert numbers(lean.near_dates, data) == ["D", "B"]
+
+
+def test_the_page_says_when_a_list_shows_only_its_first_rows(staff, data, signed_in, on_today, monkeypatch):
+    from workflow.reports import dashboard
+
+    html = page_text(signed_in("manager").get("/reports"))
+    assert "are shown." not in html                        # 4 and 3 rows: all shown
+    monkeypatch.setattr(dashboard, "LISTED", 2)
+    html = page_text(signed_in("manager").get("/reports"))
+    assert "The first 2 of 4 are shown." in html and "The first 2 of 3 are shown." in html
+    assert html.count('href="/reports/followup.pdf?') == 3 and "The report (PDF) lists them all." in html
+    for key in ("C", "D"):                                 # overdue 01-05 and 10-06; near 01-07 (D) and 01-08 (B)
+        assert f'href="/cases/{data[key].id}">{data[key].number}</a>' in html
+
+
+def test_annual_costs_summed_in_the_database_round_as_pricing_does(staff):
+    """Price lines whose year falls on half an øre, either way from zero, in each unit of price."""
+    lines = [("døgn", "0.01", "0.50", False), ("døgn", "-0.01", "0.50", False), ("time", "123.45", "7.50", True),
+             ("døgn", "0.03", "0.10", False), ("engangsbeløb", "99.99", "1", True), ("time", "0.01", "0.33", False)]
+    case = add_case(staff.caseworker, started_on=date(2025, 8, 1))
+    contract = add_contract(case, staff.procurement, supplier="Øre ApS", cvr="31313131", lines=lines,
+                            list_price="50000.00", start_date=date(2025, 8, 1), duration_months=36)
+    db.session.commit()
+    expected = pricing.yearly_total(contract.lines)
+    assert expected == D("1.83") - D("1.83") + D("48145.50") + D("1.10") + D("99.99") + D("0.17")
+
+    result = portfolio.build(staff.manager, PortfolioFilters(None, PERIOD.period_from, TODAY), TODAY)
+    assert result.contracts[0].annual_cost == expected == result.annual_total
+    assert result.by_supplier == [("Øre ApS", 1, expected)]
+    assert result.savings == D("50000.00") - expected
+
+
+def test_stays_are_timed_to_the_microsecond_and_a_stay_that_ends_before_it_began_counts_as_none(staff):
+    case = add_case(staff.caseworker)
+    add_visit(case, Stage.NEEDS, "2025-07-01T00:00:00.250000", "2025-07-02T12:00:00.750000")   # 1,5 days + 0,5 s
+    add_visit(case, Stage.NEEDS, "2025-08-02T00:00:00", "2025-08-01T00:00:00")                 # ended before
+    add_visit(case, Stage.TERMS, "2025-09-01T00:00:00.000001", "2025-09-01T07:12:00")           # 0,3 day - 1 µs
+    add_visit(case, Stage.TERMS, "2025-09-02T00:00:00", "2025-09-02T00:00:00")
+    add_visit(case, Stage.DIALOGUE, "2025-09-01T00:00:00", "2025-09-01T07:12:00")                # 0,3 day
+    add_visit(case, Stage.DIALOGUE, "2025-09-02T00:00:00", "2025-09-02T00:00:00")
+    db.session.commit()
+    result = portfolio.build(staff.manager, PortfolioFilters(None, PERIOD.period_from, TODAY), TODAY)
+    averages = {code: average for code, _label, _count, average in result.stages}
+    # 0,750003; just under 0,15 (down); exactly 0,15 (half up)
+    assert (averages["needs"], averages["terms"], averages["dialogue"]) == (D("0.8"), D("0.1"), D("0.2"))
+
+
+def test_near_dates_are_found_to_the_day_at_the_edges_of_the_months(staff):
+    """today 15-06-2026, near until 13-09-2026: the months June to September hold candidates, the days decide."""
+    def running(supplier: str, **terms) -> PurchaseCase:
+        case = add_case(staff.caseworker, started_on=date(2024, 1, 1))
+        add_contract(case, staff.procurement, supplier=supplier, cvr="41414141", lines=[("måned", "1.00", "1", False)],
+                     list_price=None, **{"start_date": None, **terms})
+        return case
+    cases = {
+        "review 15-06": running("A", review_date=TODAY, notice_months=0),
+        "review 14-06": running("B", review_date=date(2026, 6, 14), notice_months=0),
+        "review 13-09": running("C", review_date=date(2026, 9, 13), notice_months=0),
+        "review 14-09": running("D", review_date=date(2026, 9, 14), notice_months=0),
+        "30-09, notice 30-06": running("E", start_date=date(2024, 9, 30), duration_months=24, notice_months=3),
+        "31-03-2027, notice 30-06": running("F", start_date=date(2025, 3, 31), duration_months=24, notice_months=9),
+        "29-09 from a start": running("G", start_date=date(2024, 2, 29), duration_months=31, notice_months=0),
+        "31-05-2027, notice 30-09": running("H", start_date=date(2025, 5, 31), duration_months=24, notice_months=8),
+    }
+    db.session.commit()
+    result = portfolio.build(staff.manager, PortfolioFilters(None, PERIOD.period_from, TODAY), TODAY)
+    names = {case.number: name for name, case in cases.items()}
+    assert [(names[row.case_number], row.notice_date, row.review_date) for row in result.near_dates] == [
+        ("review 15-06", TODAY, TODAY),
+        ("30-09, notice 30-06", date(2026, 6, 30), date(2026, 9, 30)),
+        ("31-03-2027, notice 30-06", date(2026, 6, 30), date(2027, 3, 31)),
+        ("review 13-09", date(2026, 9, 13), date(2026, 9, 13))]                 # 29-09 and 30-09: too late
+    assert result.near_count == 4

@@ -109,7 +109,7 @@ def _figures(result: portfolio.Portfolio) -> dict:
     return {
         "unit_id": result.filters.unit_id, "unit_name": result.unit_name,
         "period_from": result.filters.period_from, "period_to": result.filters.period_to, "today": result.today,
-        "active_contracts": len(result.contracts), "annual_total": result.annual_total,
+        "active_contracts": result.active_contracts, "annual_total": result.annual_total,
         "list_total": result.list_total, "with_list_price": result.with_list_price, "savings": result.savings,
         "by_legal_basis": _groups(result.by_legal_basis), "by_supplier": _groups(result.by_supplier),
         "by_unit": _groups(result.by_unit),
@@ -137,7 +137,7 @@ def read_portfolio(args: dict):
              "to": args["period_to"].isoformat() if args["period_to"] else None}
     try:
         filters = portfolio.parse_filters(query, current_user, today)
-        result = portfolio.build(current_user, filters, today)
+        result = portfolio.build(current_user, filters, today, contracts=False)   # the figures, not each contract
     except ServiceError as error:
         raise ServiceError(error.message, QUERY_FIELDS.get(error.field, error.field)) from None
     return _figures(result)

@@ -16,6 +16,10 @@ bp = Blueprint("dashboard", __name__)
 
 restrict_blueprint(bp, Role.MANAGER, Role.ECONOMY)
 
+# The rows each of the page's two lists shows: the most urgent follow-ups, the nearest dates. A unit can
+# have thousands of either; the page says how many there are, and the PDF report lists them all.
+LISTED = 50
+
 
 @bp.route("/reports")
 def dashboard_page():
@@ -25,7 +29,7 @@ def dashboard_page():
     today = clock.today()
     try:
         filters = portfolio.parse_filters(request.args, current_user, today)
-        result = portfolio.build(current_user, filters, today)
+        result = portfolio.build(current_user, filters, today, contracts=False, listed=LISTED)
     except ServiceError as error:
         show_refusal(form, error)
         return render_template("reports/dashboard.html", form=form, portfolio=None, charts={},

@@ -86,7 +86,7 @@ def unit_text(portfolio: Portfolio) -> str:
 def headline_figures(portfolio: Portfolio) -> list[tuple[str, object, str]]:
     """(label, value, kind) of the report's headline figures: the XLSX's second sheet and the PDF's summary."""
     return [
-        (_("Active contracts"), len(portfolio.contracts), NUMBER),
+        (_("Active contracts"), portfolio.active_contracts, NUMBER),
         (_("Annual cost of the active contracts (DKK)"), portfolio.annual_total, MONEY),
         (_("List price per year of the contracts with a known list price (DKK)"), portfolio.list_total, MONEY),
         (_("Saved against the list price per year (DKK)"), portfolio.savings, MONEY),
@@ -94,7 +94,7 @@ def headline_figures(portfolio: Portfolio) -> list[tuple[str, object, str]]:
         (_("Follow-ups held late in the period"), portfolio.followups_late, NUMBER),
         (_("Follow-ups overdue now"), portfolio.followups_overdue, NUMBER),
         (_("Follow-ups due within %(n)s days", n=portfolio.soon_days), portfolio.followups_soon, NUMBER),
-        (_("Contracts near review or notice (%(n)s days)", n=NEAR_DAYS), len(portfolio.near_dates), NUMBER),
+        (_("Contracts near review or notice (%(n)s days)", n=NEAR_DAYS), portfolio.near_count, NUMBER),
     ]
 
 
@@ -110,7 +110,7 @@ def record_export(portfolio: Portfolio, kind: str, user: User) -> None:
     audit.record("portfolio.exported", actor=user, object_type="units" if filters.unit_id else None,
                  object_id=filters.unit_id,
                  details={"format": kind, "unit_id": filters.unit_id, "period_from": filters.period_from.isoformat(),
-                          "period_to": filters.period_to.isoformat(), "contracts": len(portfolio.contracts)})
+                          "period_to": filters.period_to.isoformat(), "contracts": portfolio.active_contracts})
 
 
 # --- CSV ---
