@@ -41,11 +41,10 @@ def measure(app, case_id: int, runs: int = 10) -> dict:
                                    d=contract_pdf.summary_data(case, contract, draft=False))
         contract_pdf.render(case, contract, draft=False)        # fonts and styles loaded once, for both
         ours, alone = [], []
-        for _ in range(runs):
+        for _ in range(runs):        # taken in turns, so that a busy moment of the machine weighs on both
             begin = time.perf_counter()
             pdf = contract_pdf.render(case, contract, draft=False)
             ours.append(time.perf_counter() - begin)
-        for _ in range(runs):
             begin = time.perf_counter()
             HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf(pdf_variant="pdf/a-3b")
             alone.append(time.perf_counter() - begin)
