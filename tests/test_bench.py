@@ -78,3 +78,68 @@ def test_the_bulk_writers_sqlite_times_are_what_the_column_type_stores(moment):
     dialect = sqlite.dialect()
     stored = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)(moment)
     assert sqlite_utc_text(moment) == stored
+
+
+def _index_definitions(db) -> set[str]:
+    if db.engine.dialect.name == "sqlite":
+        query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    else:
+        query = "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    return set(db.session.scalars(db.text(query)))
+
+
+def test_a_large_load_writes_without_the_secondary_indexes_and_makes_the_same_again(staff, db, monkeypatch):
+    from sqlalchemy import func, select
+
+    from workflow.demo import bulk
+    from workflow.models import AuditEvent, PurchaseCase
+
+    bulk.bulk_offers(60)
+    before = _index_definitions(db)
+    during = []
+    execute = bulk.execute
+    monkeypatch.setattr(bulk, "execute", lambda rows: (during.append(_index_definitions(db)), execute(rows)))
+    bulk.bulk_cases(40, rebuild_indexes=True, workers=0, batch=20)
+    db.session.commit()
+
+    assert _index_definitions(db) == before
+    assert len(during) == 2 and all(found < before for found in during)
+    gone = before - during[0]
+    assert any("ix_audit_events_occurred_at" in definition for definition in gone)     # rows at random places
+    assert not any("ix_audit_events_case" in definition for definition in gone)        # grows at its end
+    assert not any("ix_users_unit_id" in definition for definition in gone)     # not a table the load writes
+    assert db.session.scalar(select(func.count(PurchaseCase.id))) == 40
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.case_id.is_not(None))) > 40
+
+
+def test_the_bulk_writer_stores_text_times_and_json_as_the_models_read_them(staff, db):
+    """Tabs, line breaks, backslashes, empty text and Danish letters survive PostgreSQL's COPY text as they are."""
+    from sqlalchemy import select
+
+    from tests.factories import make_case
+    from workflow.demo.bulk import Batch
+    from workflow.models import AuditEvent, Citizen, ContractVersion
+
+    case = make_case(staff.caseworker)
+    odd = "Åse\tTab\nny linje\\skråstreg\r\\N"
+    moment = datetime(2025, 10, 26, 2, 30, 0, 12, tzinfo=timezone(timedelta(hours=2)))
+    details = {"tekst": odd, "tal": [1, None, True, 2.5], "tom": ""}
+    batch = Batch()
+    citizen = batch.add(Citizen, cpr="0101011234", name=odd, home_municipality="", anonymised_at=moment)
+    batch.add(AuditEvent, occurred_at=moment, action="test.odd", object_type=None, case_id=case.id, details=details)
+    batch.add(AuditEvent, occurred_at=moment, action="test.odd", object_type="", case_id=case.id, details=details)
+    contract = batch.add(ContractVersion, case_id=case.id, number=9, acting_municipality="Ø", paying_municipality="Ø",
+                         supplier_name=odd, supplier_cvr="12345678", offer_name="x", legal_basis="SEL-108",
+                         primary_service="y", drafted_by_id=staff.caseworker.id, pdf=b"%PDF\x00\\\t\n\xff")
+    batch.write()
+    db.session.commit()
+    db.session.expire_all()
+
+    stored = db.session.get(Citizen, citizen)
+    assert (stored.name, stored.home_municipality, stored.anonymised_at) == (odd, "", moment)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "test.odd")
+                                .order_by(AuditEvent.id)).all()
+    assert [(event.object_type, event.details, event.occurred_at) for event in events] == \
+        [(None, details, moment), ("", details, moment)]
+    version = db.session.get(ContractVersion, contract)
+    assert (version.supplier_name, version.pdf) == (odd, b"%PDF\x00\\\t\n\xff")

@@ -17,6 +17,8 @@ with its own ids and CPR numbers, while this process writes the chunks that are 
 from __future__ import annotations
 
 import contextlib
+import gc
+import json
 import multiprocessing
 import os
 import random
@@ -24,11 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import accumulate
+from operator import itemgetter
 from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import func, insert, select
+from sqlalchemy import JSON, Boolean, Date, LargeBinary, String, bindparam, func, insert, select
 
 from workflow import clock
 from workflow.demo.bulk_stages import PATH, CaseWriter, OfferFacts, Setting, Team
@@ -95,7 +98,10 @@ WRITE_ORDER = (Supplier, Offer, OfferTerm, OfferPrice, Citizen, PurchaseCase, Ne
 PER_CASE = {Citizen: 1, PurchaseCase: 1, NeedsAssessment: 1, Goal: 3, Inquiry: 3, Reply: 6, ContractVersion: 2,
             FollowUp: 64}
 NUMBERED = (Supplier, Offer, *PER_CASE)
+CASE_TABLES = [model.__tablename__ for model in WRITE_ORDER[WRITE_ORDER.index(Citizen):]]
 BULK_OFFERS_FROM = 500_000
+REBUILD_FROM = 10_000      # cases: a load from this size on, larger than what is there, rebuilds the indexes
+UTC_EPOCH, NAIVE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1)
 
 
 class Batch:
@@ -109,7 +115,9 @@ class Batch:
         self.now = now or datetime.now(UTC)
         self.rows: dict[type, list[dict]] = {model: [] for model in WRITE_ORDER}
         self.next_id = dict(next_id) if next_id is not None else first_ids()
-        self.defaults = {model: self._defaults(model) for model in WRITE_ORDER}
+        # Per table: the row of defaults, the rows, whether it is numbered here (one lookup a row).
+        self.tables = {model: (self._defaults(model), self.rows[model], model in self.next_id)
+                       for model in WRITE_ORDER}
 
     def _defaults(self, model) -> dict:
         values = {}
@@ -131,15 +139,15 @@ class Batch:
 
     def add(self, model, **values) -> int | None:
         """Queue a row; returns its id in a numbered table."""
-        defaults = self.defaults[model]
+        defaults, rows, numbered = self.tables[model]
         row = {**defaults, **values}
         if len(row) != len(defaults):
             raise KeyError(f"not columns of {model.__tablename__}: {sorted(set(values) - set(defaults))}")
         ident = None
-        if model in self.next_id:
+        if numbered:
             row["id"] = ident = self.next_id[model]
             self.next_id[model] = ident + 1
-        self.rows[model].append(row)
+        rows.append(row)
         return ident
 
     @property
@@ -167,62 +175,138 @@ def first_ids() -> dict[type, int]:
 
 
 class Statement(NamedTuple):
-    """An insert of many rows, ready for the driver: an executemany, or PostgreSQL's COPY."""
+    """An insert of many rows, ready for the driver: an executemany's rows, or the text of PostgreSQL's COPY."""
 
     sql: str
-    rows: list[tuple]
-    copy: bool = False
+    rows: list[tuple] | None = None
+    text: bytes | None = None
 
 
 def execute(statements: list[Statement]) -> None:
     """Run what Batch.statements made, in this session's transaction."""
     connection = db.session.connection()
     for statement in statements:
-        if statement.copy:
+        if statement.text is not None:
             with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement.sql) as copy:
-                for row in statement.rows:
-                    copy.write_row(row)
+                copy.write(statement.text)
         else:
             connection.exec_driver_sql(statement.sql, statement.rows)
 
 
 def _insert_statements(table, rows: list[dict], dialect) -> list[Statement]:
-    """Core's insert(table) for many rows, each value through its column type's own bind processor.
+    """Core's insert(table) for many rows, each value as its column type stores it.
 
     The statement is compiled once and the values converted a column at a time, which spares SQLAlchemy's
     per-row parameter handling (most of a batch's time otherwise). SQLite gets one executemany (its driver
-    loops in C over one prepared statement); PostgreSQL the same columns and values as one COPY, its bulk
-    insert (an executemany there is a round trip per row, a long multi-row VALUES is slow to parse).
+    loops in C over one prepared statement); PostgreSQL the same columns as the text of one COPY, its bulk
+    insert (an executemany there is a round trip per row, a long multi-row VALUES is slow to parse), made
+    here: a process making rows hands the writing one over as one string rather than millions of values.
     """
     names = [column.name for column in table.columns if column.name in rows[0]]   # the INSERT's column order
     compiled = insert(table).compile(dialect=dialect, column_keys=names)
-    columns = []
-    for name in names:
-        processor = _bind_processor(table.c[name], dialect)
-        values = [row[name] for row in rows]
-        columns.append([None if value is None else processor(value) for value in values] if processor else values)
     if compiled.positiontup is not None:    # qmark (SQLite): tuples in the statement's order
-        at = {name: index for index, name in enumerate(names)}
-        return [Statement(compiled.string,
-                          list(zip(*(columns[at[key]] for key in compiled.positiontup), strict=True)))]
+        order = list(compiled.positiontup)
+        columns = zip(*map(itemgetter(*order), rows), strict=True)
+        values = [_converted(column, _sqlite_value(table.c[name], dialect))
+                  for name, column in zip(order, columns, strict=True)]
+        return [Statement(compiled.string, list(zip(*values, strict=True)))]
     into = compiled.string.split(" VALUES ", 1)[0].removeprefix("INSERT INTO ")    # table (columns), quoted
-    return [Statement(f"COPY {into} FROM STDIN", list(zip(*columns, strict=True)), copy=True)]
+    columns = zip(*map(itemgetter(*names), rows), strict=True)
+    texts = [_copy_text(column, table.c[name], dialect) for name, column in zip(names, columns, strict=True)]
+    lines = map("\t".join, zip(*texts, strict=True))
+    return [Statement(f"COPY {into} FROM STDIN", text=("\n".join(lines) + "\n").encode())]
 
 
-def _bind_processor(column, dialect):
-    """The column type's bind processor; for UTCDateTime on SQLite the same text at a third of the cost."""
-    if dialect.name == "sqlite" and isinstance(column.type, UTCDateTime):
+def _converted(values: tuple, convert, null=None) -> tuple | list:
+    """A column's values through `convert` (None: as they are), None becoming `null` (SQL's NULL)."""
+    nulls = values.count(None)
+    if nulls == len(values):
+        return values if null is None else [null] * nulls
+    if nulls == 0:
+        return values if convert is None else list(map(convert, values))
+    if convert is None:
+        return [null if value is None else value for value in values]
+    return [null if value is None else convert(value) for value in values]
+
+
+def _once_each(convert):
+    """`convert` for values that repeat as the same object (a batch's audit details, a contract's standard
+    texts): each converted once."""
+    done: dict[int, object] = {}
+
+    def convert_once(value):
+        key = id(value)     # the values are alive while their column is converted, so no id is reused
+        found = done.get(key)
+        if found is None:
+            found = done[key] = convert(value)
+        return found
+
+    return convert_once
+
+
+def _sqlite_value(column, dialect):
+    """What turns a column's values into what SQLite stores: the column type's bind processor, or the same
+    text faster (times and dates are most of the values)."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
         return sqlite_utc_text
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+    if isinstance(kind, Date):
+        return date.isoformat
+    processor = kind.dialect_impl(dialect).bind_processor(dialect)
+    return _once_each(processor) if isinstance(kind, JSON) else processor
+
+
+NULL = "\\N"       # COPY's text for NULL
+COPY_SPECIALS = "\\\t\n\r"
+
+
+def _copy_text(values: tuple, column, dialect) -> tuple | list:
+    """A column's values in COPY's text format: NULL as \\N, specials in text escaped, the rest as PostgreSQL
+    reads it (JSON as psycopg's Json dumps it)."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        convert = postgres_utc_text
+    elif isinstance(kind, Boolean):
+        convert = {True: "t", False: "f"}.__getitem__
+    elif isinstance(kind, Date):
+        convert = date.isoformat
+    elif isinstance(kind, JSON):
+        convert = _once_each(lambda value: _copy_escaped(json.dumps(value)))
+    elif isinstance(kind, LargeBinary):
+        convert = _bytea_text
+    elif isinstance(kind, String):
+        text = "".join(filter(None, values))
+        convert = _once_each(_copy_escaped) if any(special in text for special in COPY_SPECIALS) else None
+    else:                                    # numbers; Money is stored as its øre
+        processor = kind.dialect_impl(dialect).bind_processor(dialect)
+        convert = str if processor is None else lambda value: str(processor(value))
+    return _converted(values, convert, NULL)
+
+
+def _copy_escaped(text: str) -> str:
+    """Text with COPY's specials escaped (four replaces: a tenth of the cost of a translate table)."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _bytea_text(value: bytes) -> str:
+    return "\\\\x" + value.hex()     # \\x and the hex digits, its backslash escaped for COPY
 
 
 def sqlite_utc_text(value: datetime | None) -> str | None:
-    """What UTCDateTime stores in SQLite: the UTC time, naive, as SQLAlchemy's DATETIME writes it."""
+    """What UTCDateTime stores in SQLite: the UTC time, naive, as SQLAlchemy's DATETIME writes it.
+
+    The UTC wall time comes from the distance to the epoch: a third of the cost of astimezone and a naive
+    isoformat, on the few million times of a large benchmark."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime; use utcnow()")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    return (NAIVE_EPOCH + (value - UTC_EPOCH)).isoformat(" ", "microseconds")
+
+
+def postgres_utc_text(value: datetime) -> str:
+    """A timestamptz in COPY's text: the UTC time with its zone (a naive time cannot be subtracted: refused)."""
+    return (NAIVE_EPOCH + (value - UTC_EPOCH)).isoformat(" ", "microseconds") + "+00"
 
 
 # --- The registry and the staff ---
@@ -386,6 +470,25 @@ def _citizen(rng: random.Random, cpr: str) -> dict:
 
 def _make(work: _Work, chunk: _Chunk) -> list[Statement]:
     """The inserts of one chunk of cases in every stage (the same cases whichever process makes them)."""
+    with _collector_paused():
+        return _make_rows(work, chunk)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while rows are made and written: their hundreds of thousands of new
+    objects a chunk would set it off again and again to walk them all (near a third of the making), and
+    they hold no cycles (they are freed as soon as they are written)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _make_rows(work: _Work, chunk: _Chunk) -> list[Statement]:
     rng = random.Random(f"{chunk.seed}-{chunk.first}")
     batch = Batch(work.setting.now, chunk.next_id)
     writer = CaseWriter(batch, rng, work.setting)
@@ -429,21 +532,26 @@ def _make_in_worker(chunk: _Chunk) -> list[Statement]:
 
 
 def _chunks(count: int, seed: int, size: int, long_every: int) -> Iterator[_Chunk]:
-    """The chunks of `count` cases: each with its own range of ids (PER_CASE a case) and fresh CPR numbers."""
+    """The chunks of `count` cases: each with its own range of ids (PER_CASE a case) and fresh CPR numbers.
+
+    What the database holds is read here; the chunks are made as they are asked for (by the pool's feeding
+    thread, while the first ones are being made: a second at 100,000 cases otherwise spent before any)."""
     cprs = CprFactory(random.Random(seed))
     cprs.used |= set(db.session.scalars(select(Citizen.cpr)))
     base = first_ids()
-    chunks = []
-    for first in range(0, count, size):
-        part = min(size, count - first)
-        chunks.append(_Chunk(first, part, seed, long_every,
-                             {model: base[model] + first * PER_CASE.get(model, 0) for model in base},
-                             [cprs.adult() for _ in range(part)], [cprs.child() for _ in range(part)]))
-    return iter(chunks)
+
+    def made() -> Iterator[_Chunk]:
+        for first in range(0, count, size):
+            part = min(size, count - first)
+            yield _Chunk(first, part, seed, long_every,
+                         {model: base[model] + first * PER_CASE.get(model, 0) for model in base},
+                         [cprs.adult() for _ in range(part)], [cprs.child() for _ in range(part)])
+
+    return made()
 
 
 def bulk_cases(count: int, seed: int = 7, batch: int = 2500, long_every: int = LONG_EVERY,
-               workers: int | None = None) -> int:
+               workers: int | None = None, rebuild_indexes: bool | None = None) -> int:
     """Insert `count` cases in every stage with their history (benchmarks); returns how many were written.
 
     Offers come from the registry; when it is empty, a small one is written first. More than one chunk
@@ -455,7 +563,9 @@ def bulk_cases(count: int, seed: int = 7, batch: int = 2500, long_every: int = L
     chunks = _chunks(count, seed, batch, long_every)
     if workers is None:
         workers = (os.cpu_count() or 1) if count > batch else 0
-    with _bulk_load():
+    if rebuild_indexes is None:
+        rebuild_indexes = count >= max(REBUILD_FROM, db.session.scalar(select(func.count(PurchaseCase.id))) or 0)
+    with _bulk_load(rebuild_indexes), _collector_paused():
         if workers > 1:
             # Forked, the workers have the parent's modules and app already; they make rows and never touch the
             # database (their copies of its connections stay unused).
@@ -516,27 +626,74 @@ def bulk_placements(count: int, unit_id: int, owner_id: int, buyer_id: int, appr
 
 
 @contextlib.contextmanager
-def _bulk_load() -> Iterator[None]:
+def _bulk_load(rebuild_indexes: bool = False) -> Iterator[None]:
     """What each database needs to take a bulk load well, for the load only.
 
-    SQLite: a page cache of 256 MiB (the default 2 MiB thrashes on the indexes of a large database).
+    SQLite: a page cache of up to 1 GiB, taken as the load grows: 100,000 cases (1.1 GB) stay in it (the default
+    2 MiB thrashes on the indexes; 256 MiB spilled pages to the log mid-load and read them back, a fifth of the
+    writing's time).
     PostgreSQL checks every foreign key of every row with a trigger, half a bulk load's time; the rows made
     here point only at rows that exist or come before them, so a superuser (the benchmarks' own server)
     loads them as pg_restore does, with the triggers off; anyone else with them on.
+    With `rebuild_indexes` (a load larger than what is there), the case tables' indexes that take rows at
+    random places (by time, owner, action) are dropped and made again afterwards, as pg_restore does: an index
+    built from sorted rows costs a fraction of one kept up row by row, which was a third of the writing of
+    100,000 cases (and grew with every chunk).
     """
     dialect = db.engine.dialect.name
     before = db.session.scalar(db.text("PRAGMA cache_size")) if dialect == "sqlite" else None
     triggers_off = dialect == "postgresql" and \
         db.session.scalar(db.text("SELECT current_setting('is_superuser')")) == "on"
     if before is not None:
-        db.session.execute(db.text("PRAGMA cache_size = -262144"))
+        db.session.execute(db.text("PRAGMA cache_size = -1048576"))
     if triggers_off:
         db.session.execute(db.text("SET LOCAL session_replication_role = replica"))
+    dropped = _drop_indexes(CASE_TABLES) if rebuild_indexes else []
     yield       # a failed load leaves them so: its transaction is rolled back anyway
+    _make_indexes(dropped)
     if before is not None:
         db.session.execute(db.text(f"PRAGMA cache_size = {int(before)}"))
     if triggers_off:
         db.session.execute(db.text("SET LOCAL session_replication_role = origin"))
+
+
+def _drop_indexes(tables: list[str]) -> list[str]:
+    """Drop the indexes on `tables` that no constraint owns (not the primary keys, not the unique constraints)
+    and that do not grow at their end; returns their definitions, as the database gives them."""
+    if db.engine.dialect.name == "sqlite":
+        query = db.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                        "AND tbl_name IN :tables")
+    else:
+        query = db.text("SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+                        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                        "WHERE t.relname IN :tables AND t.relnamespace = CAST(current_schema() AS regnamespace) "
+                        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)")
+    found = db.session.execute(query.bindparams(bindparam("tables", expanding=True)), {"tables": tables}).all()
+    growing = _growing_at_their_end()
+    found = [(name, definition) for name, definition in found if name not in growing]
+    connection, quote = db.session.connection(), db.engine.dialect.identifier_preparer.quote
+    for name, _definition in found:
+        connection.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    return [definition for _name, definition in found]
+
+
+def _growing_at_their_end() -> set[str]:
+    """The case tables' indexes led by a reference to a row the same load writes (a case, its assessment, ...):
+    those rows come in id order, so such an index only grows at its end, as cheap to keep up as to make again."""
+    return {index.name for model in WRITE_ORDER for index in model.__table__.indexes
+            if model.__tablename__ in CASE_TABLES and index.columns
+            and any(key.column.table.name in CASE_TABLES for key in index.columns[0].foreign_keys)}
+
+
+def _make_indexes(definitions: list[str]) -> None:
+    """Make the dropped indexes again, each from its sorted rows (PostgreSQL: with room to sort in memory)."""
+    if not definitions:
+        return
+    connection = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for definition in definitions:
+        connection.exec_driver_sql(definition)
 
 
 def _reset_sequences() -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask_babel import force_locale
 
@@ -80,13 +82,29 @@ SUPPLIER_NAMES = ("Bo- og Aktivitetscenter", "Opholdsstedet", "Bofællesskabet",
 PLACES = ("Solsikken", "Egebakken", "Lærkereden", "Skovbrynet", "Fjordglimt", "Havblik", "Kastanjehuset",
           "Engholm", "Bakkely", "Lindegården", "Granly", "Mosegården", "Åbrinken", "Nordlyset", "Bøgely")
 PROFILE_OF = {profile[0]: profile for profile in PROFILES}
+# Audit details that many events share, one dict each (the writer turns each dict into JSON once); never changed.
+NO_DETAILS: dict = {}
+NEEDS_SAVED = {"changes": {"support_need": [None, "high"]}}
+ACUTE_CHANGED = ({"changes": {"acute": [False, False]}}, {"changes": {"acute": [False, True]}})
 EXTRA_HOUR = Decimal("410.00")      # a supplement: extra support hours a week
 ONE = Decimal(1)
+EXTRA_HOURS = (Decimal(2), Decimal(4), Decimal(6))
+# Factors on the price: a reply's against the list price, what was invoiced against the contract, the final cost
+# against the computed one, a list price against what was negotiated.
+REPLY_FACTORS = tuple(map(Decimal, NEGOTIATED))
+INVOICE_FACTORS = tuple(map(Decimal, ("1.00", "1.00", "0.98", "1.02")))
+FINAL_FACTORS = tuple(map(Decimal, ("0.99", "1.00", "1.01")))
+LIST_FACTORS = tuple(map(Decimal, ("1.00", "1.03", "1.05", "0.98")))
 
 
 def between(rng: random.Random, low: int, high: int) -> int:
     """rng.randint's range, at a fraction of its cost (it is called a few hundred times per case)."""
     return low + int(rng.random() * (high - low + 1))
+
+
+def pick(rng: random.Random, options: Sequence):
+    """rng.choice, at half its cost (called a few dozen times per case)."""
+    return options[int(rng.random() * len(options))]
 
 
 @dataclass(frozen=True)
@@ -171,9 +189,10 @@ class CaseWriter:
         self.batch, self.rng, self.setting = batch, rng, setting
         self.today, self.now = setting.today, setting.now
         self.by_basis = setting.offers
-        self.suppliers = [(f"{rng.choice(SUPPLIER_NAMES)} {rng.choice(PLACES)}{' ApS' if index % 3 == 0 else ''}",
+        self.suppliers = [(f"{pick(rng, SUPPLIER_NAMES)} {pick(rng, PLACES)}{' ApS' if index % 3 == 0 else ''}",
                            f"{30000000 + index * 7919 % 9999999:08d}") for index in range(150)]
         self.made_up = 0    # contracts written with a made-up supplier
+        self.details: dict[tuple, dict] = {}
 
     # --- The case and its dates ---
 
@@ -203,9 +222,9 @@ class CaseWriter:
             stage_entered_at=entered[path[-1]], delivery_started_on=started_on, created_at=created,
             changed_at=min(self.now, entered[path[-1]] + timedelta(days=between(rng, 0, 20))), closed_at=closed_at,
             cancel_reason="Borgeren har fået tilbud i egen kommune" if stage == "cancelled" else None)
-        story = Story(case_id, citizen_id, basis, team, entered, rng.choice(HOURS[basis]) if basis in HOURS else None,
+        story = Story(case_id, citizen_id, basis, team, entered, pick(rng, HOURS[basis]) if basis in HOURS else None,
                       cpr.age_on(cpr.birth_date(citizen["cpr"]), clock.local_date(entered[path[-1]])))
-        self._event(story, "case.opened", created, {})
+        self._event(story, "case.opened", created, NO_DETAILS)
         self._needs(story, decided="market_scan" in reached or rng.random() < 0.5,
                     child=LEGAL_BASES[basis].for_children)
         if "market_scan" in reached:
@@ -260,8 +279,8 @@ class CaseWriter:
         decision = clock.local_date(story.entered["market_scan"]) - timedelta(days=between(rng, 0, 3)) \
             if "market_scan" in story.entered else clock.local_date(when) if decided else None
         assessment = batch.add(
-            NeedsAssessment, case_id=story.case_id, support_need=rng.choice(("moderate", "high", "complete")),
-            expected_duration=rng.choice(("2 år", "Varigt, revurderes årligt", "6 måneder")),
+            NeedsAssessment, case_id=story.case_id, support_need=pick(rng, ("moderate", "high", "complete")),
+            expected_duration=pick(rng, ("2 år", "Varigt, revurderes årligt", "6 måneder")),
             wishes="Ønsker at bo tæt på sin familie." if rng.random() < 0.6 else None,
             special_conditions="Har brug for faste, genkendelige rammer." if rng.random() < 0.5 else None,
             required_hours_per_week=story.hours, consent_to_contact_suppliers=decision is not None,
@@ -274,12 +293,12 @@ class CaseWriter:
             level = between(rng, 1, 4)
             levels.append((code, level))
             batch.add(ThemeAssessment, assessment_id=assessment, theme=code, level=level,
-                      narrative=rng.choice(NARRATIVES))
+                      narrative=pick(rng, NARRATIVES))
         for position, (goal_type, text, measure) in enumerate(rng.sample(GOALS, between(rng, 1, 3))):
             goal = batch.add(Goal, assessment_id=assessment, position=position, goal_type=goal_type, text=text,
                              measure=measure)
             story.goals.append((goal, goal_type, text, measure))
-        self._event(story, "needs.saved", when, {"changes": {"support_need": [None, "high"]}})
+        self._event(story, "needs.saved", when, NEEDS_SAVED)
 
     # --- Stage 2: the market scan's shortlist ---
 
@@ -291,7 +310,7 @@ class CaseWriter:
         added = story.entered["market_scan"] + timedelta(days=1, hours=between(rng, 0, 8))
         for offer in story.shortlist:
             self.batch.add(ShortlistEntry, case_id=story.case_id, offer_id=offer.id, score=between(rng, 45, 95),
-                           note=rng.choice(("Tæt på familien", "God erfaring fra tidligere sager",
+                           note=pick(rng, ("Tæt på familien", "God erfaring fra tidligere sager",
                                             "Har ledig plads nu", None)),
                            added_by_id=story.team.owner_id, added_at=added)
 
@@ -301,25 +320,26 @@ class CaseWriter:
         rng, batch = self.rng, self.batch
         buyer = story.team.procurement_id or story.team.owner_id
         sent = story.entered["dialogue"] + timedelta(days=between(rng, 1, 4), hours=between(rng, 0, 6))
+        sent_on = clock.local_date(sent)
         batch.add(Requirement, case_id=story.case_id, age_band=age_band(story.age),
                   functional_summary="\n".join(self.setting.level_text[level] for level in story.levels),
                   support_need="high", goals="\n".join(f"{text} ({measure})" for _g, _t, text, measure in story.goals),
                   services=self.setting.services[story.basis], hours_per_week=story.hours,
-                  desired_start=clock.local_date(sent) + timedelta(days=60), changed_at=sent)
+                  desired_start=sent_on + timedelta(days=60), changed_at=sent)
         quotes = []
         for number, offer in enumerate(story.shortlist):
             inquiry = batch.add(
                 Inquiry, case_id=story.case_id, offer_id=offer.id, email_to=offer.email,
                 token_hash=hashlib.sha256(f"bench-{batch.peek(Inquiry)}".encode()).hexdigest(),
-                deadline=clock.local_date(sent) + timedelta(days=14), sent_at=sent, mailed_at=sent,
+                deadline=sent_on + timedelta(days=14), sent_at=sent, mailed_at=sent,
                 sent_by_id=buyer)
             if not all_replied and number >= between(rng, 0, 3):
                 continue
             hours = Decimal(story.hours) if offer.unit == "time" and story.hours else ONE
-            lines = [("Grundtakst", offer.unit, (offer.list_price * Decimal(rng.choice(NEGOTIATED))).quantize(
+            lines = [("Grundtakst", offer.unit, (offer.list_price * pick(rng, REPLY_FACTORS)).quantize(
                 pricing.ONE_ORE), hours, False)]
             if rng.random() < 0.2:
-                lines.append(("Ekstra 1:1-støtte (særydelse)", "time", EXTRA_HOUR, Decimal(rng.choice((2, 4, 6))),
+                lines.append(("Ekstra 1:1-støtte (særydelse)", "time", EXTRA_HOUR, pick(rng, EXTRA_HOURS),
                               True))
             answered = sent + timedelta(days=between(rng, 2, 12), hours=between(rng, 0, 6))
             for revision in range(1, (2 if rng.random() < 0.15 else 1) + 1):
@@ -341,14 +361,14 @@ class CaseWriter:
             chosen_at = story.entered["terms"]
             batch.add(Choice, case_id=story.case_id, inquiry_id=inquiry, reply_id=reply, chosen_by_id=buyer,
                       chosen_at=chosen_at, justification=None)
-            self._event(story, "dialogue.chosen", chosen_at, {"offer": offer.name})
+            self._event(story, "dialogue.chosen", chosen_at, self._details(offer=offer.name))
 
     # --- Stages 4 and 5: the contract and its approval ---
 
     def _contract(self, story: Story, stage: str) -> None:
         """Version 1 from the chosen reply: a draft in stage 4, submitted in stage 5, approved from stage 6 on."""
         offer = story.chosen
-        status = {"terms": "draft", "approval": self.rng.choice(("submitted", "reviewed"))}.get(stage, "approved")
+        status = {"terms": "draft", "approval": pick(self.rng, ("submitted", "reviewed"))}.get(stage, "approved")
         if stage == "cancelled":
             status = "draft" if "approval" not in story.entered else "submitted"
         listed = pricing.yearly(offer.list_price, offer.unit, story.hours if offer.unit == "time" else 1)
@@ -379,7 +399,7 @@ class CaseWriter:
         else:
             drafted, submitted, approved = when
         start = clock.local_date(story.entered.get("follow_up", approved + timedelta(days=between(rng, 7, 40))))
-        duration = rng.choice((24, 36, None))
+        duration = pick(rng, (24, 36, None))
         annual = pricing.yearly_total(_Line(*line) for line in lines)
         done = status in ("approved", "superseded")
         contract = batch.add(
@@ -389,7 +409,7 @@ class CaseWriter:
             supplier_cvr=cvr, supplier_ean=ean, offer_name=offer_name, legal_basis=story.basis,
             primary_service=service, goals="\n".join(f"{text} ({measure})" for _g, _t, text, measure in story.goals),
             list_price_annual=listed, start_date=start, duration_months=duration,
-            review_date=None if duration else start + timedelta(days=730), notice_months=rng.choice((1, 3, 6)),
+            review_date=None if duration else start + timedelta(days=730), notice_months=pick(rng, (1, 3, 6)),
             absence_rules=DEFAULT_ABSENCE, documentation_duties=DEFAULT_DOCUMENTATION,
             data_processing=DEFAULT_DATA_PROCESSING, framework_reference=framework,
             drafted_by_id=buyer, created_at=drafted,
@@ -409,7 +429,8 @@ class CaseWriter:
             batch.add(ApprovalEvent, contract_id=contract, action=action, actor_id=actor, occurred_at=when,
                       tier=self._tier(annual), annual_cost=annual)
         if done:     # the audit trail keeps every step; here the approval stands for them
-            self._event(story, "contract.approved", approved, {"number": number}, ("contract_versions", contract))
+            self._event(story, "contract.approved", approved, self._details(number=number),
+                        ("contract_versions", contract))
         story.annual = annual
         return contract
 
@@ -427,14 +448,14 @@ class CaseWriter:
         rng = self.rng
         self.made_up += 1
         _basis, unit, (low, high), (few, many) = PROFILE_OF.get(story.basis, PROFILES[0])
-        supplier, cvr = rng.choice(self.suppliers)
+        supplier, cvr = pick(rng, self.suppliers)
         lines = [("Takst", unit, Decimal(between(rng, low * 100, high * 100)) / 100, Decimal(between(rng, few, many)),
                   False)]
         if self.made_up % 5 == 1:
             lines.append(("Ekstra støtte", "time", EXTRA_HOUR, Decimal(between(rng, 2, 8)), True))
         annual = pricing.yearly_total(_Line(*line) for line in lines)
         # The list price is the offer's, usually a little above what was negotiated.
-        listed = (annual * Decimal(rng.choice(("1.00", "1.03", "1.05", "0.98")))).quantize(pricing.ONE_ORE)
+        listed = (annual * pick(rng, LIST_FACTORS)).quantize(pricing.ONE_ORE)
         self._contract_version(story, 1, "approved", supplier, cvr, None,
                                f"{supplier.removesuffix(' ApS')} – afdeling {between(rng, 1, 4)}",
                                "Ophold og socialpædagogisk støtte", None if self.made_up % 10 == 8 else listed,
@@ -475,24 +496,24 @@ class CaseWriter:
             recorded = datetime.combine(held_on, datetime.min.time(), self.now.tzinfo) + timedelta(hours=11)
             follow_up = batch.add(
                 FollowUp, case_id=story.case_id, kind="individual", due_date=due_date, held_on=held_on,
-                recorded_by_id=team.owner_id, recorded_at=recorded, participants=rng.choice(PARTICIPANTS[setting]),
-                citizen_view=rng.choice(CITIZEN_VIEWS[group]), notes=rng.choice(FOLLOW_UP_NOTES) or None,
+                recorded_by_id=team.owner_id, recorded_at=recorded, participants=pick(rng, PARTICIPANTS[setting]),
+                citizen_view=pick(rng, CITIZEN_VIEWS[group]), notes=pick(rng, FOLLOW_UP_NOTES) or None,
                 outcome="end" if last else "continue", outcome_applied=True,
-                end_reason=rng.choice(END_REASONS[(setting, True)]) if last else None,
+                end_reason=pick(rng, END_REASONS[(setting, True)]) if last else None,
                 supplier_recorded_by_id=team.economy_id or team.owner_id, supplier_recorded_at=recorded,
-                reports_received=rng.random() < 0.85, quality=rng.choice(("good", "good", "acceptable", "poor")),
-                deviations=rng.choice(DEVIATIONS) if rng.random() < 0.2 else None,
+                reports_received=rng.random() < 0.85, quality=pick(rng, ("good", "good", "acceptable", "poor")),
+                deviations=pick(rng, DEVIATIONS) if rng.random() < 0.2 else None,
                 period_from=period_from if owed is not None else None, period_to=period_to if owed else None,
-                invoiced=(owed * Decimal(rng.choice(("1.00", "1.00", "0.98", "1.02")))).quantize(pricing.ONE_ORE)
+                invoiced=(owed * pick(rng, INVOICE_FACTORS)).quantize(pricing.ONE_ORE)
                 if owed else None, contract_amount=owed)
             if owed is not None:
                 period_from = period_to + timedelta(days=1)
             for position, (goal, _type, text, _measure) in enumerate(story.goals):
-                scores[goal] = min(max(scores[goal] + rng.choice((0, 1, 1, -1)), 0), 2)
+                scores[goal] = min(max(scores[goal] + pick(rng, (0, 1, 1, -1)), 0), 2)
                 batch.add(GoalScore, follow_up_id=follow_up, goal_id=goal, position=position, goal_text=text,
                           score=SCORES[scores[goal]],
                           note=GOAL_NOTES.get(text, ("", "", ""))[scores[goal]] or None if rng.random() < 0.6 else None)
-            self._event(story, "followup.recorded", recorded, {"outcome": "end" if last else "continue"},
+            self._event(story, "followup.recorded", recorded, self._details(outcome="end" if last else "continue"),
                         ("follow_ups", follow_up))
         cancelled = clock.local_date(ended) if ended else None
         if stage == "follow_up" or ended:
@@ -503,7 +524,7 @@ class CaseWriter:
             batch.add(FollowUp, case_id=story.case_id, kind="supplier_review", due_date=review, held_on=held_on,
                       supplier_recorded_by_id=team.procurement_id or team.owner_id,
                       supplier_recorded_at=datetime.combine(held_on, datetime.min.time(), self.now.tzinfo),
-                      reports_received=True, quality=rng.choice(("good", "good", "acceptable")))
+                      reports_received=True, quality=pick(rng, ("good", "good", "acceptable")))
             review = clock.add_months(review, SUPPLIER_REVIEW_MONTHS)
         batch.add(FollowUp, case_id=story.case_id, kind="supplier_review", due_date=review, cancelled_on=cancelled)
 
@@ -511,20 +532,20 @@ class CaseWriter:
         """Stage 8: the end date at the end of the month the notice runs out in; closed cases have the final cost."""
         rng = self.rng
         ended = clock.local_date(story.entered["ending"])
-        notice = rng.choice((1, 3, 6))
+        notice = pick(rng, (1, 3, 6))
         end_date = clock.add_months(clock.add_months(ended, notice).replace(day=1), 1) - timedelta(days=1)
         started = clock.local_date(story.entered["follow_up"])
         computed = (story.annual * Decimal((end_date - started).days + 1) / 365).quantize(pricing.ONE_ORE)
         closed = stage == "closed"
         self.batch.add(CaseEnding, case_id=story.case_id, end_date=end_date, notice_months=notice,
-                       reason=rng.choice(END_REASONS[("support", True)]),
+                       reason=pick(rng, END_REASONS[("support", True)]),
                        notice_date=clock.add_months(end_date, -notice), notice_given_on=ended + timedelta(days=2),
                        computed_cost=computed,
-                       final_cost=(computed * Decimal(rng.choice(("0.99", "1.00", "1.01")))).quantize(pricing.ONE_ORE)
+                       final_cost=(computed * pick(rng, FINAL_FACTORS)).quantize(pricing.ONE_ORE)
                        if closed or rng.random() < 0.5 else None,
                        recorded_by_id=story.team.economy_id or story.team.owner_id,
                        recorded_at=story.entered["ending"] + timedelta(days=1))
-        self._event(story, "ending.saved", story.entered["ending"] + timedelta(days=1), {})
+        self._event(story, "ending.saved", story.entered["ending"] + timedelta(days=1), NO_DETAILS)
 
     # --- Every case: stays, steps, comments and reads ---
 
@@ -533,7 +554,8 @@ class CaseWriter:
             left = story.entered[there] if there else None
             self.batch.add(StageVisit, case_id=story.case_id, stage=here, entered_at=story.entered[here], left_at=left)
             if there:
-                self._event(story, "case.step", left, {"from": here, "to": there}, actor=story.team.owner_id)
+                self._event(story, "case.step", left, self._details(**{"from": here, "to": there}),
+                            actor=story.team.owner_id)
 
     def _reads(self, story: Story, long: bool) -> None:
         """Comments now and then and the reads of the case: a long history has hundreds of each."""
@@ -545,17 +567,21 @@ class CaseWriter:
         events = 300 if long else 0
         for number in range(comments):
             when = first + timedelta(seconds=span * (number + 1) / (comments + 1))
-            batch.add(CaseComment, case_id=story.case_id, author_id=rng.choice((team.owner_id, team.procurement_id
+            batch.add(CaseComment, case_id=story.case_id, author_id=pick(rng, (team.owner_id, team.procurement_id
                                                                                 or team.owner_id)),
-                      body=rng.choice(COMMENTS), created_at=when)
-            self._event(story, "case.commented", when, {})
+                      body=pick(rng, COMMENTS), created_at=when)
+            self._event(story, "case.commented", when, NO_DETAILS)
         for number in range(events):     # the team opening, reading and changing the case over the years
             when = first + timedelta(seconds=span * (number + 1) / (events + 1))
-            self._event(story, "case.changed", when, {"changes": {"acute": [False, number % 2 == 1]}})
+            self._event(story, "case.changed", when, ACUTE_CHANGED[number % 2])
         for number in range(reads):
             when = first + timedelta(seconds=span * (number + 1) / (reads + 1))
             batch.add(AccessLog, occurred_at=when, user_id=team.owner_id, citizen_id=story.citizen_id,
                       case_id=story.case_id, action="case.view", purpose="Sagsside")
+
+    def _details(self, **details) -> dict:
+        """One dict for the same details (flat ones), so that the writer turns it into JSON once."""
+        return self.details.setdefault(tuple(details.items()), details)
 
     def _event(self, story: Story, action: str, when: datetime, details: dict, obj: tuple | None = None,
                actor: int | None = None) -> None:
@@ -564,8 +590,7 @@ class CaseWriter:
                        object_type=object_type, object_id=object_id, case_id=story.case_id, details=details)
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
     """A price line as pricing.yearly_total reads it."""
 
     description: str
