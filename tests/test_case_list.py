@@ -2,29 +2,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from tests.support.queries import statements_of_get
 from workflow import demo
 from workflow.extensions import db as _db
 from workflow.models import PurchaseCase
 from workflow.services import case_list
 
 BY_BASIS = "/cases?scope=unit&status=all&legal_basis={basis}"
-
-
-def _queries(client, url: str) -> int:
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(_db.engine, "before_cursor_execute", counted)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", counted)
-    return count
 
 
 @pytest.fixture
@@ -48,7 +34,7 @@ def test_a_deep_page_costs_the_queries_of_the_first(staff, many_cases, make_clie
         arguments = dict(part.split("=") for part in url.split("?")[1].split("&"))
         last = case_list.list_cases(staff.caseworker, case_list.CaseFilters(**arguments, page=9999))
         assert last.pages > 2, url
-        assert _queries(client, f"{url}&page={last.pages}") == _queries(client, url), url
+        assert statements_of_get(client, f"{url}&page={last.pages}") == statements_of_get(client, url), url
         page = client.get(f"{url}&page={last.pages}").get_data(as_text=True)
         assert all(row.number in page for row in last.rows), url
 

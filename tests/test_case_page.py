@@ -10,8 +10,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
+from tests.support.queries import statements_of_get
 from tests.support.running import running_case
 from workflow import clock
 from workflow.extensions import db
@@ -23,22 +23,6 @@ from workflow.services import audit, cases
 def outbox(app, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "")
     monkeypatch.setitem(app.config, "MAIL_OUTBOX", str(tmp_path / "outbox"))
-
-
-def queries_of(client, url: str) -> int:
-    """SQL statements of one GET of url (after one before it, as every later request finds the session)."""
-    assert client.get(url).status_code == 200
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
 
 
 def add_history(case, staff, count: int, start: int = 0) -> None:
@@ -77,9 +61,9 @@ def test_the_queries_do_not_grow_with_the_history(app, staff, make_client):
     add_history(case, staff, 2)
     client = make_client("caseworker")
     url = f"/cases/{case.id}"
-    short = queries_of(client, url)
+    short = statements_of_get(client, url)
     add_history(case, staff, 38, start=2)
-    long = queries_of(client, url)
+    long = statements_of_get(client, url)
     assert long == short, f"{short} queries with 2 of each, {long} with 40"
     page = client.get(url).get_data(as_text=True)
     assert all(f"Kommentar nummer {number}<" in page for number in range(40))   # every comment, as before

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.factories import make_case, to_market_scan
+from tests.support.queries import statements_of_get
 from workflow.models import (
     AuditEvent,
     Offer,
@@ -799,23 +800,6 @@ def test_an_upload_that_is_not_text_is_refused(db, staff, make_client):
 
 # --- 11. The page's cost does not grow with the offers --------------------------------------------------------
 
-def queries_of_scan_page(db, client, case) -> int:
-    """SQL statements of one GET of the case's market scan (after one before it, as every later request finds)."""
-    url = f"/cases/{case.id}/market-scan"
-    assert client.get(url).status_code == 200
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
-
-
 def add_varied_offers(db, case, staff, start: int, stop: int) -> None:
     """Offers of their own suppliers, places, units, approvals and ages; every third on the shortlist."""
     for number in range(start, stop):
@@ -831,11 +815,11 @@ def add_varied_offers(db, case, staff, start: int, stop: int) -> None:
 def test_the_scan_page_makes_as_many_queries_for_twenty_offers_as_for_two(db, staff, make_client, scan_case):
     client = make_client("caseworker")
     add_varied_offers(db, scan_case, staff, 0, 2)
-    few = queries_of_scan_page(db, client, scan_case)
+    few = statements_of_get(client, f"/cases/{scan_case.id}/market-scan")
     add_varied_offers(db, scan_case, staff, 2, 20)
     page = client.get(f"/cases/{scan_case.id}/market-scan").get_data(as_text=True)
     assert page.count('class="scan-row"') == 20
-    assert queries_of_scan_page(db, client, scan_case) == few
+    assert statements_of_get(client, f"/cases/{scan_case.id}/market-scan") == few
 
 
 def test_the_best_offers_are_the_first_of_the_whole_ranking(db, staff, scan_case):

@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from pypdf import PdfReader
 from sqlalchemy import event
 
+from tests.support.queries import counted
 from tests.support.running import running_case
 from workflow import charts, clock, pricing
 from workflow.extensions import db
@@ -318,16 +319,9 @@ def test_an_empty_portfolio_has_zeros_and_no_charts(staff, english):
 
 def test_the_figures_take_a_fixed_number_of_queries(staff, data):
     def count_queries(user, filters) -> int:
-        seen = []
-
-        def note(*_args):
-            seen.append(1)
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
+        with counted() as statements:
             portfolio.build(user, filters, TODAY)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
-        return len(seen)
+        return statements.count
 
     filters = PortfolioFilters(None, PERIOD.period_from, TODAY)
     before = count_queries(staff.manager, filters)
