@@ -126,7 +126,3 @@ def take_step(case: PurchaseCase, event: Event, actor: User, *, version: int | N
         details["reason"] = reason.strip()
     audit.record("case.step", case, details, actor=actor)
     return decision
-
-
-def stage_durations(case: PurchaseCase) -> list[StageVisit]:
-    return list(db.session.scalars(select(StageVisit).where(StageVisit.case_id == case.id).order_by(StageVisit.id)))
